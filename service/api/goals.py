@@ -1,0 +1,27 @@
+"""`/v1` routes about goals: classify, and the taxonomy the answers use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.api.deps import ClassifierDep
+from service.schemas import Classification, ClassifyRequest, ErrorBody
+from service.taxonomy import KINDS, KindInfo
+
+router = APIRouter(prefix="/v1", tags=["goals"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    422: {"model": ErrorBody, "description": "The goal or the body is not usable; the message says why."},
+    503: {"model": ErrorBody, "description": "The engine is still loading; retry shortly."},
+}
+
+
+@router.post("/classify", responses=ERRORS)
+def classify(body: ClassifyRequest, classifier: ClassifierDep) -> Classification:
+    """Say whether a goal is an outcome, performance or mastery goal, and why."""
+    return classifier.classify(body.goal)
+
+
+@router.get("/kinds")
+def kinds() -> list[KindInfo]:
+    """The three kinds of goal, with definitions and examples from the source articles."""
+    return list(KINDS.values())

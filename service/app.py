@@ -1,0 +1,48 @@
+"""The app factory: builds a FastAPI app from settings, loading the engine once in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from service import __version__
+from service.api import goals, health
+from service.api.errors import install_error_handlers
+from service.config import Settings, get_settings
+from service.engine import ClassifierLoader, EngineState, load_embedded_classifier
+
+
+def create_app(
+    settings: Settings | None = None, *, loader: ClassifierLoader = load_embedded_classifier
+) -> FastAPI:
+    """A ready-to-serve app; `loader` builds the classifier (tests may pass one over a fake embedder)."""
+    settings = settings or get_settings()
+    engine = EngineState()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loading = asyncio.create_task(engine.load(loader, settings))
+        yield
+        await loading
+
+    app = FastAPI(
+        title="goal-rewriter",
+        version=__version__,
+        summary="Says whether a work goal is an outcome, performance or mastery goal.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(goals.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

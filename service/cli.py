@@ -1,0 +1,135 @@
+"""The `goal-rewriter` command: serve, classify, train and evaluate, over the same domain functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from service.config import Settings, get_settings
+from service.errors import ConfigError
+
+
+def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
+    """Goals from the arguments or, with none, one per non-blank stdin line."""
+    if args:
+        yield from args
+        return
+    for line in stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+def _error_message(exc: ValidationError) -> str:
+    return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+
+
+def cmd_classify(options: argparse.Namespace, settings: Settings) -> int:
+    """Print one JSON line per goal; an unusable goal gets an error line and the rest go on."""
+    from service.engine import load_embedded_classifier
+    from service.schemas import ClassifiedGoal, goal_text_adapter
+
+    classifier = load_embedded_classifier(settings)
+    failures = 0
+    for number, raw in enumerate(_goals_from(options.goals, sys.stdin), start=1):
+        try:
+            goal = goal_text_adapter.validate_python(raw)
+        except ValidationError as exc:
+            failures += 1
+            message = _error_message(exc)
+            print(f"goal {number}: {message}", file=sys.stderr)
+            print(json.dumps({"goal": raw, "error": message}, ensure_ascii=False), flush=True)
+            continue
+        answer = ClassifiedGoal(goal=goal, **classifier.classify(goal).model_dump())
+        print(answer.model_dump_json(), flush=True)
+    return 1 if failures else 0
+
+
+def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = settings.model_copy(
+        update={"host": options.host or settings.host, "port": options.port or settings.port}
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    return 0
+
+
+def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
+    """Retrain the classifier head on the train split and write the artifact."""
+    from evals.dataset import Split, in_split, load_goals
+    from evals.training import train_head
+    from service.embeddings import SentenceTransformerEmbedder
+
+    rows = load_goals()
+    head = train_head(
+        embedder=SentenceTransformerEmbedder(settings.model_path),
+        train=in_split(rows, Split.TRAIN),
+        dev=in_split(rows, Split.DEV),
+    )
+    head.save(settings.classifier_path)
+    print(f"wrote {settings.classifier_path}: {head.provenance.model_dump_json()}")
+    return 0
+
+
+def cmd_eval_classify(options: argparse.Namespace, settings: Settings) -> int:
+    """Score the classifier and the keyword baseline on a split; optionally the cross-family check."""
+    from evals.classification import report_cross_family, report_split
+    from evals.dataset import Split
+
+    print(report_split(settings, Split(options.split)))
+    if options.cross_family:
+        print(report_cross_family(settings))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, one sub-command per task."""
+    parser = argparse.ArgumentParser(prog="goal-rewriter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser("classify", help="classify goals from arguments or stdin lines")
+    classify.add_argument("goals", nargs="*", help="goals to classify; with none, read one per stdin line")
+    classify.set_defaults(run=cmd_classify)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="address to bind (default GOAL_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default GOAL_PORT or 8000)")
+    serve.set_defaults(run=cmd_serve)
+
+    train = commands.add_parser("train", help="retrain the classifier head on the train split")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("eval-classify", help="classifier vs keyword baseline on a split")
+    evaluate.add_argument("--split", choices=["dev", "test"], default="test")
+    evaluate.add_argument(
+        "--cross-family",
+        action="store_true",
+        help="also train on some writers' job families and test on the others",
+    )
+    evaluate.set_defaults(run=cmd_eval_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `goal-rewriter` console script."""
+    options = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = options.run(options, get_settings())
+    except ConfigError as exc:
+        print(f"goal-rewriter: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

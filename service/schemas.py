@@ -1,0 +1,103 @@
+"""The typed shapes that cross a boundary (HTTP, CLI, JSONL), shared by the API, the CLI and the evals."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+
+from service.taxonomy import Kind
+
+MAX_GOAL_CHARS = 1000
+Engine = Literal["embedded"]
+
+
+def check_goal_text(value: str) -> str:
+    """Trim a goal and reject text no one could classify, with a message that says how to fix it."""
+    text = value.strip()
+    if not text:
+        raise ValueError("the goal is empty: write the goal you want to check, e.g. 'Close 20 deals a month'")
+    if len(text) > MAX_GOAL_CHARS:
+        raise ValueError(
+            f"the goal is {len(text)} characters long; the limit is {MAX_GOAL_CHARS}. "
+            "Send one goal at a time, or shorten it to its main sentence"
+        )
+    for position, char in enumerate(text):
+        if char in "\n\t":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
+            raise ValueError(
+                f"the goal contains a control character (U+{ord(char):04X}) at position {position}; "
+                "paste it as plain text"
+            )
+    return text
+
+
+GoalText = Annotated[
+    str,
+    Field(
+        strict=True,
+        description=f"A work goal as written, 1 to {MAX_GOAL_CHARS} characters once trimmed.",
+        examples=["Close 20 deals per month"],
+    ),
+    AfterValidator(check_goal_text),
+]
+goal_text_adapter: TypeAdapter[str] = TypeAdapter(GoalText)
+
+
+class ClassifyRequest(BaseModel):
+    """One goal to classify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: GoalText
+
+
+class Probabilities(BaseModel):
+    """Calibrated probability of each kind; they sum to 1."""
+
+    outcome: float = Field(ge=0, le=1)
+    performance: float = Field(ge=0, le=1)
+    mastery: float = Field(ge=0, le=1)
+
+    def of(self, kind: Kind) -> float:
+        """The probability of one kind."""
+        return float(getattr(self, kind.value))
+
+
+class Classification(BaseModel):
+    """What kind a goal is, how sure the engine is, and why in plain words."""
+
+    kind: Kind = Field(description="outcome, performance or mastery.")
+    confidence: float = Field(ge=0, le=1, description="Probability of the chosen kind.")
+    probabilities: Probabilities
+    reason: str = Field(description="What in the goal is or is not under the person's control.")
+    engine: Engine = Field(description="Which engine produced the classification.")
+
+
+class ClassifiedGoal(Classification):
+    """A classification with the goal it is about (one CLI output line)."""
+
+    goal: str
+
+
+class ErrorDetail(BaseModel):
+    """One problem with a request."""
+
+    field: str = Field(description="Where the problem is, e.g. 'goal' or 'body'.")
+    message: str = Field(description="What is wrong and how to fix it.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx answer."""
+
+    error: str = Field(description="A short machine-readable code, e.g. 'invalid_request'.")
+    message: str = Field(description="A sentence a person can act on.")
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "ready", "loading", "failed"]

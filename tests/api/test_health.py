@@ -1,0 +1,51 @@
+"""Liveness answers at once; readiness waits for the engine."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+from service.app import create_app
+from service.classifier import Classifier
+from service.config import Settings
+from service.errors import ArtifactError
+from tests.serving import running, wait_until_loaded
+
+
+def test_readyz_is_503_until_the_engine_loads(settings: Settings, classifier: Classifier) -> None:
+    release = threading.Event()
+
+    def slow_loader(_: Settings) -> Classifier:
+        release.wait(timeout=30)
+        return classifier
+
+    with (
+        running(create_app(settings, loader=slow_loader)) as base_url,
+        httpx.Client(base_url=base_url) as http,
+    ):
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/readyz").status_code == 503
+        busy = http.post("/v1/classify", json={"goal": "Close 20 deals per month"})
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "5"
+        assert "still loading" in busy.json()["message"]
+        release.set()
+        assert wait_until_loaded(http).status_code == 200
+        assert http.post("/v1/classify", json={"goal": "Close 20 deals per month"}).status_code == 200
+
+
+def test_a_broken_artifact_is_reported_not_crashed(settings: Settings) -> None:
+    def broken_loader(_: Settings) -> Classifier:
+        raise ArtifactError("No classifier head at /nowhere. Run `make train`.")
+
+    with (
+        running(create_app(settings, loader=broken_loader)) as base_url,
+        httpx.Client(base_url=base_url) as http,
+    ):
+        assert wait_until_loaded(http).json() == {"status": "failed"}
+        answer = http.post("/v1/classify", json={"goal": "Close 20 deals per month"})
+        assert answer.status_code == 503
+        assert "failed to load" in answer.json()["message"]
+        assert "make train" in answer.json()["message"]
+        assert http.get("/healthz").status_code == 200

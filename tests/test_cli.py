@@ -1,0 +1,66 @@
+"""`goal-rewriter classify`: arguments or stdin lines in, one JSON line per goal out."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.classifier import Classifier
+from service.cli import main
+from service.schemas import ClassifiedGoal
+
+
+@pytest.fixture(autouse=True)
+def _shared_classifier(monkeypatch: pytest.MonkeyPatch, classifier: Classifier) -> None:
+    # The CLI loads the engine per run; reuse the session's so the tests stay fast.
+    monkeypatch.setattr("service.engine.load_embedded_classifier", lambda _: classifier)
+
+
+def test_goals_from_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", "Close 20 deals per month", "be a better leader"]) == 0
+    lines = [ClassifiedGoal.model_validate_json(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.goal for line in lines] == ["Close 20 deals per month", "be a better leader"]
+    assert [line.kind for line in lines] == ["performance", "outcome"]
+
+
+def test_goals_from_stdin_skip_blank_lines_and_go_on_after_a_bad_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_long = "x" * 1001
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO(f"Close 20 deals per month\n\n{too_long}\nread a book a week\n")
+    )
+    assert main(["classify"]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["kind"] == "performance"
+    assert "limit is 1000" in lines[1]["error"]
+    assert lines[2]["kind"] == "mastery"
+    assert "goal 2:" in captured.err
+
+
+def test_control_characters_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["classify", "close\x00deals"]) == 1
+    assert "control character" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_console_script_is_installed_and_answers() -> None:
+    script = Path(sys.executable).parent / "goal-rewriter"
+    done = subprocess.run(
+        [str(script), "classify"],
+        input="Close 20 deals per month\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert ClassifiedGoal.model_validate_json(done.stdout).kind == "performance"
