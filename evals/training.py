@@ -64,13 +64,17 @@ def _out_of_fold_logits(features: _Features, y: NDArray[np.int64], c: float) -> 
 
 
 def train_head(
-    *, embedder: Embedder, train: Sequence[LabelledGoal], dev: Sequence[LabelledGoal]
+    *,
+    embedder: Embedder,
+    train: Sequence[LabelledGoal],
+    dev: Sequence[LabelledGoal],
+    c_grid: Sequence[float] = C_GRID,
 ) -> ClassifierHead:
     """Fit the head on `train`; `dev` is only scored, for the provenance record."""
     features = _Features(embedder, [row.text for row in train])
     y = np.array([KIND_ORDER.index(row.label) for row in train], dtype=np.int64)
-    scored = {c: _out_of_fold_logits(features, y, c) for c in C_GRID}
-    best_c = max(C_GRID, key=lambda c: _macro_f1(y, scored[c].argmax(axis=1)))
+    scored = {c: _out_of_fold_logits(features, y, c) for c in c_grid}
+    best_c = max(c_grid, key=lambda c: _macro_f1(y, scored[c].argmax(axis=1)))
     oof = scored[best_c]
     # One temperature over out-of-fold logits calibrates without touching dev or test.
     fit = minimize_scalar(lambda t: _log_loss(oof, y, t), bounds=(0.05, 20.0), method="bounded")

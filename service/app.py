@@ -13,13 +13,11 @@ from service import __version__
 from service.api import goals, health
 from service.api.errors import install_error_handlers
 from service.config import Settings, get_settings
-from service.engine import ClassifierLoader, EngineState, load_embedded_classifier
+from service.engine import EngineLoader, EngineState, load_engine
 
 
-def create_app(
-    settings: Settings | None = None, *, loader: ClassifierLoader = load_embedded_classifier
-) -> FastAPI:
-    """A ready-to-serve app; `loader` builds the classifier (tests may pass one over a fake embedder)."""
+def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_engine) -> FastAPI:
+    """A ready-to-serve app; `loader` builds the engine (tests pass one with a fake LLM)."""
     settings = settings or get_settings()
     engine = EngineState()
 

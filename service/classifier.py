@@ -115,4 +115,5 @@ class Classifier:
             probabilities=Probabilities(**{k.value: round(by_kind[k], 4) for k in KIND_ORDER}),
             reason=explain(kind, cues),
             engine="embedded",
+            decision="the embedded classifier decided",
         )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TextIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
 from service.config import Settings, get_settings
 from service.errors import ConfigError
+
+if TYPE_CHECKING:
+    from service.cascade import Cascade
 
 
 def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
@@ -31,12 +35,17 @@ def _error_message(exc: ValidationError) -> str:
 
 def cmd_classify(options: argparse.Namespace, settings: Settings) -> int:
     """Print one JSON line per goal; an unusable goal gets an error line and the rest go on."""
-    from service.engine import load_embedded_classifier
+    from service.engine import load_engine
+
+    cascade = load_engine(settings).cascade
+    return asyncio.run(_classify_lines(cascade, _goals_from(options.goals, sys.stdin)))
+
+
+async def _classify_lines(cascade: Cascade, goals: Iterable[str]) -> int:
     from service.schemas import ClassifiedGoal, goal_text_adapter
 
-    classifier = load_embedded_classifier(settings)
     failures = 0
-    for number, raw in enumerate(_goals_from(options.goals, sys.stdin), start=1):
+    for number, raw in enumerate(goals, start=1):
         try:
             goal = goal_text_adapter.validate_python(raw)
         except ValidationError as exc:
@@ -45,7 +54,7 @@ def cmd_classify(options: argparse.Namespace, settings: Settings) -> int:
             print(f"goal {number}: {message}", file=sys.stderr)
             print(json.dumps({"goal": raw, "error": message}, ensure_ascii=False), flush=True)
             continue
-        answer = ClassifiedGoal(goal=goal, **classifier.classify(goal).model_dump())
+        answer = ClassifiedGoal(goal=goal, **(await cascade.classify(goal)).model_dump())
         print(answer.model_dump_json(), flush=True)
     return 1 if failures else 0
 

@@ -1,18 +1,34 @@
-"""Loads the embedded engine once, off the event loop, and tells whether it is ready."""
+"""Builds the engines once (model, head, LLM client) and holds them until the app is ready."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from service.breaker import CircuitBreaker
+from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
 from service.embeddings import SentenceTransformerEmbedder
 from service.errors import ConfigError, NotReady
+from service.examples import ExampleIndex
+from service.llm import LLM, OpenAIChat
+from service.structured import StructuredLLM
 
 logger = logging.getLogger(__name__)
-ClassifierLoader = Callable[[Settings], Classifier]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything a request needs, loaded once."""
+
+    classifier: Classifier
+    cascade: Cascade
+
+
+EngineLoader = Callable[[Settings], Engine]
 
 
 def load_embedded_classifier(settings: Settings) -> Classifier:
@@ -21,35 +37,65 @@ def load_embedded_classifier(settings: Settings) -> Classifier:
     return Classifier(embedder=SentenceTransformerEmbedder(settings.model_path), head=head)
 
 
+def openai_llm(settings: Settings) -> LLM | None:
+    """The configured OpenAI-compatible endpoint, or None when no base URL is set."""
+    if not settings.llm_base_url:
+        return None
+    return OpenAIChat(
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value(),
+        model=settings.llm_model,
+    )
+
+
+def build_engine(settings: Settings, *, classifier: Classifier, llm: LLM | None) -> Engine:
+    """Wire the cascade around a classifier and an optional LLM."""
+    structured = None
+    examples = None
+    if llm is not None:
+        breaker = CircuitBreaker(
+            failures=settings.llm_breaker_failures, cooldown_s=settings.llm_breaker_cooldown_s
+        )
+        structured = StructuredLLM(llm=llm, settings=settings, breaker=breaker)
+        examples = ExampleIndex.from_train_split(classifier.embedder)
+    cascade = Cascade(classifier=classifier, settings=settings, llm=structured, examples=examples)
+    return Engine(classifier=classifier, cascade=cascade)
+
+
+def load_engine(settings: Settings) -> Engine:
+    """The embedded engine, plus the LLM when `GOAL_LLM_BASE_URL` is set."""
+    return build_engine(settings, classifier=load_embedded_classifier(settings), llm=openai_llm(settings))
+
+
 class EngineState:
-    """Holds the classifier once loaded; routes ask it for the classifier and get `NotReady` until then."""
+    """Holds the engine once loaded; routes ask it for the engine and get `NotReady` until then."""
 
     def __init__(self) -> None:
-        self._classifier: Classifier | None = None
+        self._engine: Engine | None = None
         self._failure: str | None = None
 
     @property
     def ready(self) -> bool:
-        return self._classifier is not None
+        return self._engine is not None
 
     @property
     def failure(self) -> str | None:
         return self._failure
 
-    def classifier(self) -> Classifier:
-        """The loaded classifier, or `NotReady` saying why there is none."""
-        if self._classifier is not None:
-            return self._classifier
+    def engine(self) -> Engine:
+        """The loaded engine, or `NotReady` saying why there is none."""
+        if self._engine is not None:
+            return self._engine
         if self._failure is not None:
             raise NotReady(f"The embedded engine failed to load: {self._failure}")
         raise NotReady("The embedded engine is still loading; retry in a few seconds.")
 
-    async def load(self, loader: ClassifierLoader, settings: Settings) -> None:
+    async def load(self, loader: EngineLoader, settings: Settings) -> None:
         """Load in a worker thread so /healthz answers while the model loads."""
         try:
-            self._classifier = await asyncio.to_thread(loader, settings)
+            self._engine = await asyncio.to_thread(loader, settings)
         except ConfigError as exc:
             self._failure = str(exc)
             logger.error("embedded engine failed to load: %s", exc)
         else:
-            logger.info("embedded engine ready")
+            logger.info("engine ready (LLM %s)", "on" if settings.llm_enabled else "off")

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
+from service.structured import LLMTrace
 from service.taxonomy import Kind
 
 MAX_GOAL_CHARS = 1000
-Engine = Literal["embedded"]
+Engine = Literal["embedded", "llm"]
 
 
 def check_goal_text(value: str) -> str:
@@ -55,7 +56,7 @@ class ClassifyRequest(BaseModel):
 
 
 class Probabilities(BaseModel):
-    """Calibrated probability of each kind; they sum to 1."""
+    """The embedded classifier's calibrated probability of each kind; they sum to 1."""
 
     outcome: float = Field(ge=0, le=1)
     performance: float = Field(ge=0, le=1)
@@ -70,10 +71,25 @@ class Classification(BaseModel):
     """What kind a goal is, how sure the engine is, and why in plain words."""
 
     kind: Kind = Field(description="outcome, performance or mastery.")
-    confidence: float = Field(ge=0, le=1, description="Probability of the chosen kind.")
+    confidence: float = Field(
+        ge=0, le=1, description="The embedded classifier's probability of the chosen kind."
+    )
     probabilities: Probabilities
     reason: str = Field(description="What in the goal is or is not under the person's control.")
-    engine: Engine = Field(description="Which engine produced the classification.")
+    engine: Engine = Field(description="Which engine decided the kind: the embedded classifier or the LLM.")
+    decision: str = Field(
+        description="Why that engine decided: the confidence against the cascade threshold."
+    )
+    degraded: bool = Field(
+        default=False,
+        description="True when the LLM should have decided but failed, so the embedded engine did.",
+    )
+    degraded_reason: str | None = Field(
+        default=None, description="Short machine-readable reason for `degraded`, e.g. 'llm_timeout'."
+    )
+    llm: LLMTrace | None = Field(
+        default=None, description="Model, prompt version and usage when the LLM was asked."
+    )
 
 
 class ClassifiedGoal(Classification):

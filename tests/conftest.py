@@ -12,7 +12,7 @@ import pytest
 
 from service.classifier import Classifier
 from service.config import Settings
-from service.engine import load_embedded_classifier
+from service.engine import Engine, build_engine, load_embedded_classifier
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -67,3 +67,9 @@ def settings() -> Settings:
 def classifier(settings: Settings) -> Classifier:
     """The real embedded classifier: packaged model plus the shipped head."""
     return load_embedded_classifier(settings)
+
+
+@pytest.fixture(scope="session")
+def embedded_engine(settings: Settings, classifier: Classifier) -> Engine:
+    """The engine as `make run` builds it: the real classifier and no LLM."""
+    return build_engine(settings, classifier=classifier, llm=None)

@@ -19,7 +19,8 @@ from service.taxonomy import KIND_ORDER, KINDS, Kind
 def fake_classifier() -> Classifier:
     embedder = FakeEmbedder()
     rows = in_split(load_goals(), Split.TRAIN)
-    return Classifier(embedder=embedder, head=train_head(embedder=embedder, train=rows, dev=[]))
+    head = train_head(embedder=embedder, train=rows, dev=[], c_grid=(8.0,))
+    return Classifier(embedder=embedder, head=head)
 
 
 def test_answer_has_calibrated_probabilities_for_all_kinds(fake_classifier: Classifier) -> None:

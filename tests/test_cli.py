@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from service.classifier import Classifier
 from service.cli import main
+from service.engine import Engine
 from service.schemas import ClassifiedGoal
 
 
 @pytest.fixture(autouse=True)
-def _shared_classifier(monkeypatch: pytest.MonkeyPatch, classifier: Classifier) -> None:
+def _shared_engine(monkeypatch: pytest.MonkeyPatch, embedded_engine: Engine) -> None:
     # The CLI loads the engine per run; reuse the session's so the tests stay fast.
-    monkeypatch.setattr("service.engine.load_embedded_classifier", lambda _: classifier)
+    monkeypatch.setattr("service.engine.load_engine", lambda _: embedded_engine)
 
 
 def test_goals_from_arguments(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,20 +6,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.classifier import Classifier
+from service.cascade import Cascade
 from service.engine import EngineState
 
 
-def get_engine(request: Request) -> EngineState:
+def get_engine_state(request: Request) -> EngineState:
     """The app's engine state, set up by the lifespan."""
-    engine: EngineState = request.app.state.engine
-    return engine
+    state: EngineState = request.app.state.engine
+    return state
 
 
-def get_classifier(engine: Annotated[EngineState, Depends(get_engine)]) -> Classifier:
-    """The loaded classifier; 503 until it is ready."""
-    return engine.classifier()
+def get_cascade(state: Annotated[EngineState, Depends(get_engine_state)]) -> Cascade:
+    """The classification cascade; 503 until the engine is ready."""
+    return state.engine().cascade
 
 
-EngineDep = Annotated[EngineState, Depends(get_engine)]
-ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+EngineStateDep = Annotated[EngineState, Depends(get_engine_state)]
+CascadeDep = Annotated[Cascade, Depends(get_cascade)]

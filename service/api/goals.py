@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import ClassifierDep
+from service.api.deps import CascadeDep
 from service.schemas import Classification, ClassifyRequest, ErrorBody
 from service.taxonomy import KINDS, KindInfo
 
@@ -16,9 +16,9 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/classify", responses=ERRORS)
-def classify(body: ClassifyRequest, classifier: ClassifierDep) -> Classification:
+async def classify(body: ClassifyRequest, cascade: CascadeDep) -> Classification:
     """Say whether a goal is an outcome, performance or mastery goal, and why."""
-    return classifier.classify(body.goal)
+    return await cascade.classify(body.goal)
 
 
 @router.get("/kinds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.deps import EngineDep
+from service.api.deps import EngineStateDep
 from service.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -17,7 +17,7 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", responses={503: {"model": Health, "description": "The engine is loading or failed."}})
-def readyz(engine: EngineDep, response: Response) -> Health:
+def readyz(engine: EngineStateDep, response: Response) -> Health:
     """The model and classifier are loaded and requests can be answered."""
     if engine.ready:
         return Health(status="ready")

@@ -8,16 +8,16 @@ import httpx
 import pytest
 
 from service.app import create_app
-from service.classifier import Classifier
 from service.config import Settings
+from service.engine import Engine
 from service.schemas import MAX_GOAL_CHARS, Classification, ErrorBody
 from service.taxonomy import KINDS
 from tests.serving import running, wait_until_loaded
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings, classifier: Classifier) -> Iterator[httpx.Client]:
-    app = create_app(settings, loader=lambda _: classifier)
+def client(settings: Settings, embedded_engine: Engine) -> Iterator[httpx.Client]:
+    app = create_app(settings, loader=lambda _: embedded_engine)
     with running(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
         assert wait_until_loaded(http).status_code == 200
         yield http

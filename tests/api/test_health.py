@@ -7,18 +7,18 @@ import threading
 import httpx
 
 from service.app import create_app
-from service.classifier import Classifier
 from service.config import Settings
+from service.engine import Engine
 from service.errors import ArtifactError
 from tests.serving import running, wait_until_loaded
 
 
-def test_readyz_is_503_until_the_engine_loads(settings: Settings, classifier: Classifier) -> None:
+def test_readyz_is_503_until_the_engine_loads(settings: Settings, embedded_engine: Engine) -> None:
     release = threading.Event()
 
-    def slow_loader(_: Settings) -> Classifier:
+    def slow_loader(_: Settings) -> Engine:
         release.wait(timeout=30)
-        return classifier
+        return embedded_engine
 
     with (
         running(create_app(settings, loader=slow_loader)) as base_url,
@@ -36,7 +36,7 @@ def test_readyz_is_503_until_the_engine_loads(settings: Settings, classifier: Cl
 
 
 def test_a_broken_artifact_is_reported_not_crashed(settings: Settings) -> None:
-    def broken_loader(_: Settings) -> Classifier:
+    def broken_loader(_: Settings) -> Engine:
         raise ArtifactError("No classifier head at /nowhere. Run `make train`.")
 
     with (
