@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.cues import Cues, find_cues
-from service.embeddings import Embedder
+from service.embeddings import Embedder, Vectors
 from service.errors import ArtifactError
 from service.features import FEATURE_SET, NgramVocabulary, featurize
 from service.reasons import explain
@@ -94,12 +94,12 @@ class Classifier:
         self.embedder = embedder
         self.head = head
 
-    def classify_batch(self, goals: Sequence[str]) -> list[Classification]:
-        """Classify several goals in one embedding pass."""
+    def classify_batch(self, goals: Sequence[str], vectors: Vectors | None = None) -> list[Classification]:
+        """Classify several goals in one embedding pass (none at all when their `vectors` are given)."""
         if not goals:
             return []
         cues = [find_cues(goal) for goal in goals]
-        probs = self.head.probabilities(featurize(self.embedder, goals, self.head.ngrams, cues))
+        probs = self.head.probabilities(featurize(self.embedder, goals, self.head.ngrams, cues, vectors))
         return [self._answer(found, row) for found, row in zip(cues, probs, strict=True)]
 
     def classify(self, goal: str) -> Classification:

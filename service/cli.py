@@ -7,16 +7,13 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import TextIO
 
 from pydantic import ValidationError
 
 from service.config import Settings, get_settings
 from service.errors import ConfigError
-
-if TYPE_CHECKING:
-    from service.cascade import Cascade
 
 
 def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
@@ -36,13 +33,32 @@ def _error_message(exc: ValidationError) -> str:
 def cmd_classify(options: argparse.Namespace, settings: Settings) -> int:
     """Print one JSON line per goal; an unusable goal gets an error line and the rest go on."""
     from service.engine import load_engine
+    from service.schemas import ClassifiedGoal
 
     cascade = load_engine(settings).cascade
-    return asyncio.run(_classify_lines(cascade, _goals_from(options.goals, sys.stdin)))
+
+    async def answer(goal: str) -> str:
+        return ClassifiedGoal(goal=goal, **(await cascade.classify(goal)).model_dump()).model_dump_json()
+
+    return asyncio.run(_each_goal(_goals_from(options.goals, sys.stdin), answer))
 
 
-async def _classify_lines(cascade: Cascade, goals: Iterable[str]) -> int:
-    from service.schemas import ClassifiedGoal, goal_text_adapter
+def cmd_rewrite(options: argparse.Namespace, settings: Settings) -> int:
+    """Print one JSON line per goal with its rewrites; an unusable goal gets an error line."""
+    from service.engine import load_engine
+    from service.schemas import RewriteRequest
+
+    rewriter = load_engine(settings).rewriter
+
+    async def answer(goal: str) -> str:
+        return (await rewriter.rewrite(RewriteRequest(goal=goal, n=options.n))).model_dump_json()
+
+    return asyncio.run(_each_goal(_goals_from(options.goals, sys.stdin), answer))
+
+
+async def _each_goal(goals: Iterable[str], answer: Callable[[str], Awaitable[str]]) -> int:
+    """Validate each goal, print its answer line, or an error line and a message on stderr."""
+    from service.schemas import goal_text_adapter
 
     failures = 0
     for number, raw in enumerate(goals, start=1):
@@ -54,8 +70,7 @@ async def _classify_lines(cascade: Cascade, goals: Iterable[str]) -> int:
             print(f"goal {number}: {message}", file=sys.stderr)
             print(json.dumps({"goal": raw, "error": message}, ensure_ascii=False), flush=True)
             continue
-        answer = ClassifiedGoal(goal=goal, **(await cascade.classify(goal)).model_dump())
-        print(answer.model_dump_json(), flush=True)
+        print(await answer(goal), flush=True)
     return 1 if failures else 0
 
 
@@ -100,6 +115,16 @@ def cmd_eval_classify(options: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval_rewrite(options: argparse.Namespace, settings: Settings) -> int:
+    """Score the embedded engine's rewrites on a split."""
+    from evals.dataset import Split
+    from evals.rewrites import report_split
+    from service.engine import load_engine
+
+    print(report_split(load_engine(settings), Split(options.split)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="goal-rewriter", description=__doc__)
@@ -108,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", help="classify goals from arguments or stdin lines")
     classify.add_argument("goals", nargs="*", help="goals to classify; with none, read one per stdin line")
     classify.set_defaults(run=cmd_classify)
+
+    rewrite = commands.add_parser("rewrite", help="rewrite goals (arguments or stdin lines) as mastery goals")
+    rewrite.add_argument("goals", nargs="*", help="goals to rewrite; with none, read one per stdin line")
+    rewrite.add_argument("-n", type=int, default=3, choices=range(1, 6), help="rewrites per goal (1-5)")
+    rewrite.set_defaults(run=cmd_rewrite)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="address to bind (default GOAL_HOST or 127.0.0.1)")
@@ -125,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also train on some writers' job families and test on the others",
     )
     evaluate.set_defaults(run=cmd_eval_classify)
+
+    evaluate_rewrites = commands.add_parser("eval-rewrite", help="score the rewrites of a split's goals")
+    evaluate_rewrites.add_argument("--split", choices=["dev", "test"], default="test")
+    evaluate_rewrites.set_defaults(run=cmd_eval_rewrite)
     return parser
 
 

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         le=1,
         description="Under this embedded confidence the LLM adjudicates the kind; 1 sends every goal to it.",
     )
+    rewrite_min_intent: float = Field(
+        default=0.3, ge=0, le=1, description="LLM rewrites less similar than this to the goal are dropped."
+    )
     cascade_examples: int = Field(default=6, ge=0, le=20, description="Labelled examples shown to the LLM.")
 
     @property

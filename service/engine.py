@@ -15,6 +15,8 @@ from service.embeddings import SentenceTransformerEmbedder
 from service.errors import ConfigError, NotReady
 from service.examples import ExampleIndex
 from service.llm import LLM, OpenAIChat
+from service.playbook import Playbook
+from service.rewriter import Rewriter
 from service.structured import StructuredLLM
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ class Engine:
 
     classifier: Classifier
     cascade: Cascade
+    rewriter: Rewriter
 
 
 EngineLoader = Callable[[Settings], Engine]
@@ -49,7 +52,7 @@ def openai_llm(settings: Settings) -> LLM | None:
 
 
 def build_engine(settings: Settings, *, classifier: Classifier, llm: LLM | None) -> Engine:
-    """Wire the cascade around a classifier and an optional LLM."""
+    """Wire the cascade and the rewriter around a classifier and an optional LLM."""
     structured = None
     examples = None
     if llm is not None:
@@ -59,7 +62,14 @@ def build_engine(settings: Settings, *, classifier: Classifier, llm: LLM | None)
         structured = StructuredLLM(llm=llm, settings=settings, breaker=breaker)
         examples = ExampleIndex.from_train_split(classifier.embedder)
     cascade = Cascade(classifier=classifier, settings=settings, llm=structured, examples=examples)
-    return Engine(classifier=classifier, cascade=cascade)
+    rewriter = Rewriter(
+        cascade=cascade,
+        playbook=Playbook.load(classifier.embedder),
+        settings=settings,
+        llm=structured,
+        examples=examples,
+    )
+    return Engine(classifier=classifier, cascade=cascade, rewriter=rewriter)
 
 
 def load_engine(settings: Settings) -> Engine:

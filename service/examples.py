@@ -25,13 +25,14 @@ class ExampleIndex:
         return cls(embedder=embedder, rows=in_split(load_goals(), Split.TRAIN))
 
     def nearest(self, goal: str, *, k: int, per_kind: bool = True) -> list[LabelledGoal]:
-        """The `k` most similar rows; with `per_kind`, the nearest of each kind in turn, so all kinds show."""
+        """The `k` most similar rows; with `per_kind`, the nearest of each kind in turn, so all kinds show;
+        without it, only rows that carry reference rewrites."""
         if k <= 0 or not self.rows:
             return []
         scores = self._vectors @ self._embedder.embed_batch([goal])[0]
         order = [int(i) for i in np.argsort(-scores)]
         if not per_kind:
-            return [self.rows[i] for i in order[:k]]
+            return [self.rows[i] for i in order if self.rows[i].references][:k]
         queues = {kind: [i for i in order if self.rows[i].label is kind] for kind in KIND_ORDER}
         picked: list[LabelledGoal] = []
         while len(picked) < min(k, len(self.rows)):

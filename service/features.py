@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from service.cues import CUE_COUNT, Cues, find_cues
-from service.embeddings import Embedder
+from service.embeddings import Embedder, Vectors
 
 FEATURE_SET = "minilm-unit+cues+tfidf12-v1"
 # Block weights chosen by cross-validation on train+dev (never test): the embedding carries meaning, the
@@ -59,11 +59,16 @@ class NgramVocabulary(BaseModel):
 
 
 def featurize(
-    embedder: Embedder, texts: Sequence[str], vocabulary: NgramVocabulary, cues: Sequence[Cues] | None = None
+    embedder: Embedder,
+    texts: Sequence[str],
+    vocabulary: NgramVocabulary,
+    cues: Sequence[Cues] | None = None,
+    vectors: Vectors | None = None,
 ) -> NDArray[np.float32]:
-    """Embedding, scaled cue flags and scaled n-grams, one row per text."""
+    """Embedding, scaled cue flags and scaled n-grams, one row per text (`vectors` if already embedded)."""
     found = cues if cues is not None else [find_cues(text) for text in texts]
-    return assemble(embedder.embed_batch(texts), cue_flags(found), vocabulary.transform(texts))
+    embedded = vectors if vectors is not None else embedder.embed_batch(texts)
+    return assemble(embedded, cue_flags(found), vocabulary.transform(texts))
 
 
 def cue_flags(cues: Sequence[Cues]) -> NDArray[np.float32]:

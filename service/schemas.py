@@ -117,3 +117,64 @@ class Health(BaseModel):
     """Liveness or readiness."""
 
     status: Literal["ok", "ready", "loading", "failed"]
+
+
+class Scores(BaseModel):
+    """How good a rewrite is, each score in [0, 1]."""
+
+    controllability: float = Field(description="The classifier's probability that the rewrite is mastery.")
+    rules_passed: float = Field(description="Share of the controllability rules the rewrite passes.")
+    failed_rules: list[str] = Field(
+        description="Rules it breaks: first_person, own_action, no_result_target, ..."
+    )
+    intent: float = Field(description="Embedding similarity to the original goal (its subject kept in view).")
+    specificity: float = Field(description="Share of: an action, an object, a cadence or count.")
+    overall: float = Field(description="Weighted blend used for ranking.")
+
+
+class RewriteContext(BaseModel):
+    """Optional facts about the person, used to pick and word rewrites."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str | None = Field(default=None, max_length=100, description="Job title, e.g. 'ward nurse'.")
+    team: str | None = Field(default=None, max_length=100, description="Team or department.")
+
+
+class RewriteRequest(BaseModel):
+    """One goal to rewrite as controllable goals."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: GoalText
+    context: RewriteContext | None = None
+    n: int = Field(default=3, ge=1, le=5, description="How many rewrites to return (1 to 5).")
+
+
+class Rewrite(BaseModel):
+    """A controllable (mastery) goal that serves the original result."""
+
+    text: str = Field(description="A first-person goal the person fully controls.")
+    serves: str = Field(description="The result from the original goal that this practice serves.")
+    progress_measure: str = Field(description="What the person counts themselves.")
+    cadence: str = Field(description="How often it is practised or checked.")
+    rationale: str = Field(description="Why it is controllable, in plain words.")
+    scores: Scores
+    engine: Engine = Field(description="Which engine wrote it.")
+
+
+class RewriteResponse(BaseModel):
+    """The goal's kind, ranked rewrites and coaching questions."""
+
+    goal: str
+    classification: Classification
+    already_mastery: bool = Field(description="True when the goal is already a mastery goal.")
+    message: str = Field(description="One sentence to show the person above the rewrites.")
+    rewrites: list[Rewrite]
+    coaching_questions: list[str]
+    engine: Engine = Field(description="Which engine wrote the rewrites.")
+    degraded: bool = Field(
+        default=False, description="True when the LLM should have written them but failed."
+    )
+    degraded_reason: str | None = None
+    llm: LLMTrace | None = None

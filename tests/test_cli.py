@@ -13,7 +13,7 @@ import pytest
 
 from service.cli import main
 from service.engine import Engine
-from service.schemas import ClassifiedGoal
+from service.schemas import ClassifiedGoal, RewriteResponse
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +49,14 @@ def test_goals_from_stdin_skip_blank_lines_and_go_on_after_a_bad_one(
 def test_control_characters_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["classify", "close\x00deals"]) == 1
     assert "control character" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_rewrite_prints_one_line_per_goal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rewrite", "-n", "2", "be a better leader", ""]) == 1
+    out = capsys.readouterr().out.splitlines()
+    answer = RewriteResponse.model_validate_json(out[0])
+    assert (answer.goal, len(answer.rewrites)) == ("be a better leader", 2)
+    assert "empty" in json.loads(out[1])["error"]
 
 
 def test_console_script_is_installed_and_answers() -> None:

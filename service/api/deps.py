@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from service.cascade import Cascade
 from service.engine import EngineState
+from service.rewriter import Rewriter
 
 
 def get_engine_state(request: Request) -> EngineState:
@@ -21,5 +22,11 @@ def get_cascade(state: Annotated[EngineState, Depends(get_engine_state)]) -> Cas
     return state.engine().cascade
 
 
+def get_rewriter(state: Annotated[EngineState, Depends(get_engine_state)]) -> Rewriter:
+    """The rewriter; 503 until the engine is ready."""
+    return state.engine().rewriter
+
+
 EngineStateDep = Annotated[EngineState, Depends(get_engine_state)]
 CascadeDep = Annotated[Cascade, Depends(get_cascade)]
+RewriterDep = Annotated[Rewriter, Depends(get_rewriter)]

@@ -1,11 +1,11 @@
-"""`/v1` routes about goals: classify, and the taxonomy the answers use."""
+"""`/v1` routes about goals: classify, rewrite, and the taxonomy the answers use."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api.deps import CascadeDep
-from service.schemas import Classification, ClassifyRequest, ErrorBody
+from service.api.deps import CascadeDep, RewriterDep
+from service.schemas import Classification, ClassifyRequest, ErrorBody, RewriteRequest, RewriteResponse
 from service.taxonomy import KINDS, KindInfo
 
 router = APIRouter(prefix="/v1", tags=["goals"])
@@ -19,6 +19,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
 async def classify(body: ClassifyRequest, cascade: CascadeDep) -> Classification:
     """Say whether a goal is an outcome, performance or mastery goal, and why."""
     return await cascade.classify(body.goal)
+
+
+@router.post("/rewrite", responses=ERRORS)
+async def rewrite(body: RewriteRequest, rewriter: RewriterDep) -> RewriteResponse:
+    """Classify a goal and propose controllable (mastery) rewrites that keep its result in view."""
+    return await rewriter.rewrite(body)
 
 
 @router.get("/kinds")

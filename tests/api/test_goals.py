@@ -10,7 +10,7 @@ import pytest
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
-from service.schemas import MAX_GOAL_CHARS, Classification, ErrorBody
+from service.schemas import MAX_GOAL_CHARS, Classification, ErrorBody, RewriteResponse
 from service.taxonomy import KINDS
 from tests.serving import running, wait_until_loaded
 
@@ -88,15 +88,38 @@ BAD_BODIES: list[tuple[str, bytes, str, str]] = [
 ]
 
 
+@pytest.mark.parametrize("path", ["/v1/classify", "/v1/rewrite"])
 @pytest.mark.parametrize(("name", "body", "content_type", "says"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
 def test_bad_input_gets_a_422_a_person_understands(
-    client: httpx.Client, name: str, body: bytes, content_type: str, says: str
+    client: httpx.Client, path: str, name: str, body: bytes, content_type: str, says: str
 ) -> None:
-    response = client.post("/v1/classify", content=body, headers={"content-type": content_type})
+    response = client.post(path, content=body, headers={"content-type": content_type})
     assert response.status_code == (400 if name == "not UTF-8" else 422), response.text
     error = ErrorBody.model_validate(response.json())
     assert says in error.message, error.message
     assert "Traceback" not in response.text
+
+
+def test_rewrite_answers_with_ranked_controllable_goals(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/rewrite",
+        json={"goal": "Close 20 deals per month", "n": 2, "context": {"role": "account executive"}},
+    )
+    assert response.status_code == 200
+    answer = RewriteResponse.model_validate(response.json())
+    assert answer.classification.kind == "performance"
+    assert len(answer.rewrites) == 2
+    assert answer.rewrites[0].scores.overall >= answer.rewrites[1].scores.overall
+    assert all(r.progress_measure and r.cadence and r.engine == "embedded" for r in answer.rewrites)
+
+
+@pytest.mark.parametrize(
+    "body", [{"goal": "x y", "n": 0}, {"goal": "x y", "n": 6}, {"goal": "x y", "context": {"age": 3}}]
+)
+def test_rewrite_options_are_checked(client: httpx.Client, body: dict[str, object]) -> None:
+    response = client.post("/v1/rewrite", json=body)
+    assert response.status_code == 422
+    assert ErrorBody.model_validate(response.json()).details
 
 
 def test_non_english_goal_is_answered_not_rejected(client: httpx.Client) -> None:

@@ -1,0 +1,198 @@
+"""Rewrites a goal as controllable goals: the LLM when configured, else the playbook; scored, ranked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.cascade import Cascade, definitions_text, goal_as_data
+from service.config import Settings
+from service.errors import LLMError
+from service.examples import ExampleIndex
+from service.llm import Usage
+from service.playbook import CADENCE_PHRASES, Draft, Playbook, adapt
+from service.prompts import RenderedPrompt, render_prompt
+from service.schemas import Classification, Engine, Rewrite, RewriteContext, RewriteRequest, RewriteResponse
+from service.scoring import score_rewrites, specificity
+from service.structured import LLMTrace, StructuredLLM, schema_text
+from service.taxonomy import KINDS, Kind
+from service.topic import goal_topic
+
+# Coaching questions from source 001: learn, experiment, get feedback.
+COACHING_QUESTIONS = (
+    "What could you learn about {topic} that you do not already know?",
+    "What small experiment could you try with {topic} in the next two weeks?",
+    "Who could give you honest feedback on {topic}, and how often will you ask them?",
+)
+# A rewrite this close to its goal is a paraphrase, not a new, controllable goal.
+PARAPHRASE_SIMILARITY = 0.92
+
+
+class LLMRewrites(BaseModel):
+    """The LLM's answer when asked to rewrite."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rewrites: list[Draft] = Field(description="Mastery goals, best first.")
+    coaching_questions: list[str] = Field(description="Two or three short coaching questions.")
+
+
+class Rewriter:
+    """Classify, then rewrite with the LLM or the playbook, then score and rank."""
+
+    def __init__(
+        self,
+        *,
+        cascade: Cascade,
+        playbook: Playbook,
+        settings: Settings,
+        llm: StructuredLLM | None = None,
+        examples: ExampleIndex | None = None,
+    ) -> None:
+        self.cascade = cascade
+        self.playbook = playbook
+        self.llm = llm
+        self._examples = examples
+        self._settings = settings
+
+    async def rewrite(self, request: RewriteRequest) -> RewriteResponse:
+        """The kind, n ranked rewrites (or a confirmation of a mastery goal) and coaching questions."""
+        goal = request.goal
+        classification = await self.cascade.classify(goal)
+        topic = goal_topic(goal)
+        questions = [q.format(topic=topic or "this goal") for q in COACHING_QUESTIONS]
+        if classification.kind is Kind.MASTERY:
+            return await asyncio.to_thread(self._confirm, goal, classification, questions)
+        embedded = await asyncio.to_thread(self._embedded, request, topic)
+        if self.llm is None:
+            return self._answer(request, classification, embedded, questions, engine="embedded")
+        usage = Usage()
+        prompt = await asyncio.to_thread(self._prompt, request)
+        try:
+            answer = await self.llm.ask(prompt, LLMRewrites, usage)
+        except LLMError as exc:
+            trace = self.llm.trace(prompt, usage)
+            return self._answer(request, classification, embedded, questions, "embedded", exc.code, trace)
+        drafts = [
+            d.model_copy(update={"text": d.text.strip()}) for d in answer.value.rewrites[: request.n * 2]
+        ]
+        kept = await asyncio.to_thread(self._keep_controllable, goal, drafts)
+        if not kept:
+            return self._answer(
+                request,
+                classification,
+                embedded,
+                questions,
+                "embedded",
+                "llm_candidates_rejected",
+                answer.trace,
+            )
+        llm_questions = [q.strip() for q in answer.value.coaching_questions if q.strip()][:3]
+        filled = kept + embedded[: max(0, request.n - len(kept))]
+        return self._answer(
+            request, classification, filled, llm_questions or questions, "llm", None, answer.trace
+        )
+
+    def _embedded(self, request: RewriteRequest, topic: str) -> list[Rewrite]:
+        """Playbook practices for the goal, scored and ranked; twice n retrieved so ranking has a choice."""
+        query = request.goal + _context_text(request.context, prefix=" ")
+        entries = self.playbook.retrieve(query, k=request.n * 2)
+        drafts = [adapt(entry, goal=request.goal, topic=topic) for entry in entries]
+        return self._scored(request.goal, drafts, engine="embedded")
+
+    def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
+        """The LLM's drafts that the classifier judges mastery and that keep the goal's subject."""
+        floor = self._settings.rewrite_min_intent
+        return [
+            r
+            for r in self._scored(goal, drafts, engine="llm")
+            if r.scores.controllability >= 0.5 and floor <= r.scores.intent < PARAPHRASE_SIMILARITY
+        ]
+
+    def _scored(self, goal: str, drafts: list[Draft], *, engine: Engine) -> list[Rewrite]:
+        scores = score_rewrites(
+            goal=goal, rewrites=[d.text for d in drafts], classifier=self.cascade.classifier
+        )
+        rewrites = [
+            Rewrite(**d.model_dump(), scores=s, engine=engine) for d, s in zip(drafts, scores, strict=True)
+        ]
+        return sorted(rewrites, key=lambda r: r.scores.overall, reverse=True)
+
+    def _confirm(self, goal: str, classification: Classification, questions: list[str]) -> RewriteResponse:
+        """A mastery goal is confirmed; a loose one (no cadence or count) gets one sharper version."""
+        rewrites: list[Rewrite] = []
+        message = "This is already a mastery goal: it is made of your own actions, so you control it."
+        if specificity(goal) < 1:
+            entry = self.playbook.retrieve(goal, k=1)[0]
+            cadence = CADENCE_PHRASES[entry.cadence]
+            draft = Draft(
+                text=f"{goal.rstrip('.!')} — {cadence}, keeping count of {entry.progress_measure}.",
+                serves=goal,
+                progress_measure=entry.progress_measure,
+                cadence=cadence,
+                rationale="The same goal with a rhythm and a count you keep, so you see your own progress.",
+            )
+            rewrites = self._scored(goal, [draft], engine="embedded")
+            message += " Here it is with a cadence and a count, so you can see your progress."
+        return RewriteResponse(
+            goal=goal,
+            classification=classification,
+            already_mastery=True,
+            message=message,
+            rewrites=rewrites,
+            coaching_questions=questions,
+            engine="embedded",
+        )
+
+    def _answer(
+        self,
+        request: RewriteRequest,
+        classification: Classification,
+        rewrites: list[Rewrite],
+        questions: list[str],
+        engine: Engine,
+        degraded_reason: str | None = None,
+        trace: LLMTrace | None = None,
+    ) -> RewriteResponse:
+        info = KINDS[classification.kind]
+        return RewriteResponse(
+            goal=request.goal,
+            classification=classification,
+            already_mastery=False,
+            message=(
+                f"This is {info.title.lower()}: {info.controllable.lower()} "
+                "Here are goals you control that serve the same result."
+            ),
+            rewrites=rewrites[: request.n],
+            coaching_questions=questions,
+            engine=engine,
+            degraded=degraded_reason is not None,
+            degraded_reason=degraded_reason,
+            llm=trace,
+        )
+
+    def _prompt(self, request: RewriteRequest) -> RenderedPrompt:
+        shots = self._examples.nearest(request.goal, k=4, per_kind=False) if self._examples else []
+        examples = "\n".join(
+            json.dumps({"goal": row.text, "rewrites": row.references}, ensure_ascii=False) for row in shots
+        )
+        return render_prompt(
+            self._settings.prompts_dir,
+            "rewrite",
+            definitions=definitions_text(),
+            examples=examples or "(none)",
+            context=_context_text(request.context) or "(not given)",
+            n=str(request.n),
+            schema=schema_text(LLMRewrites),
+            goal=goal_as_data(request.goal),
+        )
+
+
+def _context_text(context: RewriteContext | None, prefix: str = "") -> str:
+    if context is None:
+        return ""
+    parts = [f"role: {context.role}" if context.role else "", f"team: {context.team}" if context.team else ""]
+    text = ", ".join(p for p in parts if p)
+    return f"{prefix}({text})" if text else ""

@@ -1,0 +1,144 @@
+"""Rewrites from both engines: shape, invariants, ranking, the LLM's candidates filtered, and fallbacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+
+from evals.dataset import Split, in_split, load_goals
+from service.classifier import Classifier
+from service.config import Settings
+from service.engine import Engine, build_engine
+from service.llm import OpenAIChat
+from service.schemas import RewriteRequest, RewriteResponse
+from service.taxonomy import Kind
+from tests.openai_wire import BASE_URL, ok, sent
+
+DEV_TARGETS = [row for row in in_split(load_goals(), Split.DEV) if row.label is not Kind.MASTERY][:12]
+GOOD = {
+    "text": "Every Friday, I will review the two deals I lost or stalled this week and write down "
+    "one thing to try differently on the next call.",
+    "serves": "Closing 20 deals per month",
+    "progress_measure": "deal reviews written",
+    "cadence": "weekly",
+    "rationale": "Reviewing my own calls is up to me, whatever buyers decide.",
+}
+OFF_TARGET = {**GOOD, "text": "Close 20 deals per month and be the top seller in the region."}
+OFF_TOPIC = {**GOOD, "text": "I will water the office plants every morning before nine."}
+
+
+def llm_answer(*drafts: dict[str, str]) -> str:
+    return json.dumps(
+        {"rewrites": list(drafts), "coaching_questions": ["What could you learn from lost deals?"]}
+    )
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture(scope="module")
+def llm_engine(classifier: Classifier) -> Engine:
+    # Threshold 0: the classification stays embedded, so the only LLM call is the rewrite.
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        llm_base_url=BASE_URL,
+        cascade_threshold=0.0,
+        llm_max_attempts=1,
+    )
+    return build_engine(
+        settings, classifier=classifier, llm=OpenAIChat(base_url=BASE_URL, api_key="k", model="m")
+    )
+
+
+@pytest.mark.parametrize("row", DEV_TARGETS, ids=[row.id for row in DEV_TARGETS])
+async def test_embedded_rewrites_keep_their_promises(
+    embedded_engine: Engine, classifier: Classifier, row: object
+) -> None:
+    goal = row.text  # type: ignore[attr-defined]
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
+    assert (answer.already_mastery, answer.engine, len(answer.rewrites)) == (False, "embedded", 3)
+    overall = [r.scores.overall for r in answer.rewrites]
+    assert overall == sorted(overall, reverse=True), "ranked best first"
+    for rewrite in answer.rewrites:
+        assert (
+            rewrite.text.startswith(("I ", "I'll"))
+            or " I will " in rewrite.text
+            or ", I will" in rewrite.text
+        )
+        assert rewrite.progress_measure.strip()
+        assert rewrite.cadence.strip()
+        assert rewrite.rationale.strip()
+        assert rewrite.serves == goal
+        assert "{topic}" not in rewrite.text
+        assert rewrite.engine == "embedded"
+    assert 2 <= len(answer.coaching_questions) <= 3
+
+
+async def test_most_top_rewrites_are_judged_mastery(embedded_engine: Engine, classifier: Classifier) -> None:
+    tops = [
+        (await embedded_engine.rewriter.rewrite(RewriteRequest(goal=r.text, n=1))).rewrites[0]
+        for r in DEV_TARGETS
+    ]
+    kinds = [c.kind for c in classifier.classify_batch([t.text for t in tops])]
+    assert sum(k is Kind.MASTERY for k in kinds) >= len(tops) - 1
+
+
+async def test_a_specific_mastery_goal_is_confirmed_without_rewrites(embedded_engine: Engine) -> None:
+    goal = "I will read one industry report every week and share a three-line summary with my team"
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
+    assert answer.already_mastery
+    assert answer.rewrites == []
+    assert "already a mastery goal" in answer.message
+
+
+async def test_a_loose_mastery_goal_gets_one_sharper_version(embedded_engine: Engine) -> None:
+    goal = "Stay up to date with all current products that we sell"
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
+    assert answer.already_mastery
+    assert len(answer.rewrites) == 1
+    sharper = answer.rewrites[0]
+    assert sharper.text.startswith(goal)
+    assert sharper.cadence in sharper.text
+
+
+async def test_llm_rewrites_are_used_when_they_pass(api: respx.MockRouter, llm_engine: Engine) -> None:
+    route = api.post("/chat/completions").mock(return_value=ok(llm_answer(GOOD)))
+    answer = await llm_engine.rewriter.rewrite(RewriteRequest(goal="Close 20 deals per month", n=2))
+    assert (answer.engine, answer.degraded) == ("llm", False)
+    assert [r.engine for r in answer.rewrites] == ["llm", "embedded"], "filled up from the playbook"
+    assert answer.rewrites[0].text == GOOD["text"]
+    assert answer.coaching_questions == ["What could you learn from lost deals?"]
+    assert answer.llm is not None
+    assert answer.llm.prompt == "rewrite"
+    user = sent(route.calls.last.request)["messages"][-1]["content"]
+    assert '<goal>"Close 20 deals per month"</goal>' in user
+    assert '"rewrites": [' in user, "few-shot references from the labelled set"
+
+
+async def test_llm_candidates_that_are_not_controllable_or_off_topic_are_dropped(
+    api: respx.MockRouter, llm_engine: Engine
+) -> None:
+    api.post("/chat/completions").mock(return_value=ok(llm_answer(OFF_TARGET, OFF_TOPIC)))
+    answer = await llm_engine.rewriter.rewrite(RewriteRequest(goal="Close 20 deals per month"))
+    assert (answer.engine, answer.degraded, answer.degraded_reason) == (
+        "embedded",
+        True,
+        "llm_candidates_rejected",
+    )
+    assert len(answer.rewrites) == 3
+    assert all(r.engine == "embedded" for r in answer.rewrites)
+
+
+async def test_a_failing_llm_falls_back_to_the_playbook(api: respx.MockRouter, llm_engine: Engine) -> None:
+    api.post("/chat/completions").mock(return_value=httpx.Response(503, json={"error": {}}))
+    answer = await llm_engine.rewriter.rewrite(RewriteRequest(goal="Close 20 deals per month"))
+    assert (answer.engine, answer.degraded, answer.degraded_reason) == ("embedded", True, "llm_server_error")
+    assert len(answer.rewrites) == 3
+    assert isinstance(answer, RewriteResponse)
