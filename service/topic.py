@@ -16,14 +16,18 @@ _STATE = re.compile(
     r"(?:much\s+|lot\s+|bit\s+)?(?:better|stronger|more confident|more|great|good|best|top|go-to)?\s*"
     r"(?:at|in|with|on|about|as)?\s+|"
     r"(?:improve|enhance|strengthen|develop|boost|increase|grow|raise|reduce|cut|lower|decrease|"
-    r"hit|reach|achieve|exceed|maintain|keep|deliver|get)\s+(?:a|an)?\s*)",
+    r"hit|reach|achieve|exceed|maintain|keep|deliver|get)\s+(?:a|an)?\s*|"
+    r"(?:have|build|create|foster|make|form)\s+(?:much\s+)?(?:better|stronger|good|great|more|closer)\s+|"
+    r"(?:person|one|expert|champion|resource)\s+(?:for|on|in)\s+)",
     re.IGNORECASE,
 )
 _TARGETS = re.compile(
     r"(?:\b(?:by|to|under|over|above|below|at least|at most|within|of|from|than)\s+)?"
     r"(?<!\w)(?:[$£€]\s?)?\d[\d,.]*(?:\s*(?:%|percent)|\s*(?:k|x|ms|s|hrs?|hours?|days?|weeks?|months?)\b)?(?!\w)|"
+    r"\b(?:or (?:higher|more|better|above|less|lower)|to (?:zero|none))\b|"
     r"\b(?:per|a|each|every|this|next|by|before|in|within|end of|by the end of)\s+"
-    r"(?:day|week|month|quarter|year|sprint|term|q[1-4]|fy\d*|half|january|february|march|april|may|june|"
+    r"(?:day|week|month|quarter|year|sprint|term|cycle|season|round|period|q[1-4]|fy\d*|half|"
+    r"january|february|march|april|may|june|"
     r"july|august|september|october|november|december)\b|"
     r"\b(?:approved|signed off|agreed|accepted|promoted|selected|chosen)\b|\b(?:top|number one|#1|best)\b",
     re.IGNORECASE,
@@ -139,6 +143,8 @@ _ROLE_SKILLS = {
     "recruiter": "recruiting",
     "facilitator": "facilitation",
 }
+# A lone adjective ("be more strategic") is no subject to practise on: callers fall back to the skill.
+_ADJECTIVE = re.compile(r"(?:ic|ive|ful|ent|ant|al|ous|ble|ed|ly)$")
 _CLAUSE_CUT = re.compile(
     r"\s+(?:to (?:be|come|get|have|hit|reach|make|win|see)\b|"
     r"by (?:the|my|our|a)\s+\w+(?:\s+\w+)?\s*$|so that\b|because\b|which\b|when\b)",
@@ -159,7 +165,8 @@ def goal_topic(goal: str, *, max_words: int = 8) -> str:
     text = re.split(r"(?<=[.!?;])\s+|\n|\s+-\s+|,\s+(?:so|and then|which|because)\b", goal.strip())[0]
     for _ in range(3):
         text = _LEAD_INS.sub("", text.strip())
-    text = _STATE.sub("", text.strip(), count=1)
+    for _ in range(2):
+        text = _STATE.sub("", text.strip(), count=1)
     text = _TARGETS.sub(" ", text)
     text = _CLAUSE_CUT.split(text, maxsplit=1)[0]
     words = [w.strip(".,;:!?()\"'") for w in text.split()]
@@ -175,10 +182,13 @@ def goal_topic(goal: str, *, max_words: int = 8) -> str:
         return ""
     if len(words) > 1 and words[0].lower() in ("my", "our") and words[1].lower().endswith("ing"):
         words.pop(0)
+    if len(words) == 1 and _ADJECTIVE.search(words[0].lower()):
+        return ""
     if (skill := _ROLE_SKILLS.get(words[-1].lower())) is not None:
         words[-1] = skill
     if words[0].lower() in _VERBS:
         words[0] = _gerund(words[0].lower())
-    elif not (words[0].isupper() and len(words[0]) > 1):
+    elif goal.split()[0].strip("-*•") == words[0] and not words[0].isupper():
+        # Only the goal's own first word was capitalised for being first; names inside keep their case.
         words[0] = words[0].lower()
     return " ".join(words)
