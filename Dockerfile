@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     GOAL_HOST=0.0.0.0 \
-    GOAL_PORT=8000
+    GOAL_PORT=8000 \
+    GOAL_PROMPTS_DIR=/app/prompts
 
 WORKDIR /app
 # Same order as the Makefile: the CPU build of torch first, then the project under the known-good constraints.

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint train eval-classify clean
+.PHONY: install run test lint train eval-classify eval-rewrite bench-cascade clean
 
 # torch goes in first, pinned: it takes the CPU build, and the project's torch range then installs nothing more.
 $(STAMP): pyproject.toml constraints.txt
@@ -36,6 +36,13 @@ train: install
 
 eval-classify: install
 	$(BIN)/goal-rewriter eval-classify --split test --cross-family
+
+eval-rewrite: install
+	$(BIN)/goal-rewriter eval-rewrite --split test
+
+# Not a test: how often the cascade asks the LLM, and what that is worth, per threshold.
+bench-cascade: install
+	$(BIN)/python -m evals.bench_cascade --split test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
