@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
+	# llama.cpp (the real OpenAI-compatible server of the LLM tests) built -march=native takes AMX kernels
+	# that segfault in this VM (the CPU reports AMX; the VM does not allow it). Build it portable (AVX2),
+	# and never take a wheel cached from a native build.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=OFF" $(BIN)/python -m pip install --no-cache-dir \
+		-c constraints.txt 'llama-cpp-python[server]'
 	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
 	touch $@
 

@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
         loading = asyncio.create_task(engine.load(loader, settings))
         yield
         await loading
+        await engine.aclose()
 
     app = FastAPI(
         title="goal-rewriter",

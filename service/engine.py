@@ -30,6 +30,11 @@ class Engine:
     cascade: Cascade
     rewriter: Rewriter
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections, if there is one."""
+        if self.cascade.llm is not None:
+            await self.cascade.llm.llm.aclose()
+
 
 EngineLoader = Callable[[Settings], Engine]
 
@@ -99,6 +104,11 @@ class EngineState:
         if self._failure is not None:
             raise NotReady(f"The embedded engine failed to load: {self._failure}")
         raise NotReady("The embedded engine is still loading; retry in a few seconds.")
+
+    async def aclose(self) -> None:
+        """Release what the engine holds open (called when the app stops)."""
+        if self._engine is not None:
+            await self._engine.aclose()
 
     async def load(self, loader: EngineLoader, settings: Settings) -> None:
         """Load in a worker thread so /healthz answers while the model loads."""

@@ -68,6 +68,10 @@ class LLM(Protocol):
 
     async def complete(self, request: ChatRequest, *, timeout: float) -> ChatReply: ...
 
+    async def aclose(self) -> None:
+        """Release connections; called once when the app stops."""
+        ...
+
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), if it says."""
@@ -117,6 +121,9 @@ class OpenAIChat:
     @property
     def model(self) -> str:
         return self._model
+
+    async def aclose(self) -> None:
+        await self._client.close()
 
     async def complete(self, request: ChatRequest, *, timeout: float) -> ChatReply:
         mode = request.output_mode
@@ -221,6 +228,9 @@ class FakeLLM:
         self._queue.extend(ChatReply(content=i) if isinstance(i, str) else i for i in items)
         return self
 
+    async def aclose(self) -> None:
+        return None
+
     async def complete(self, request: ChatRequest, *, timeout: float) -> ChatReply:
         self.history.append(request)
         if not self._queue:
@@ -244,6 +254,9 @@ class FunctionLLM:
     @property
     def model(self) -> str:
         return self._model
+
+    async def aclose(self) -> None:
+        return None
 
     async def complete(self, request: ChatRequest, *, timeout: float) -> ChatReply:
         self.history.append(request)

@@ -89,7 +89,7 @@ class Rewriter:
                 "llm_candidates_rejected",
                 answer.trace,
             )
-        llm_questions = [q.strip() for q in answer.value.coaching_questions if q.strip()][:3]
+        llm_questions = [q.strip() for q in answer.value.coaching_questions if 0 < len(q.strip()) <= 200][:3]
         filled = kept + embedded[: max(0, request.n - len(kept))]
         return self._answer(
             request, classification, filled, llm_questions or questions, "llm", None, answer.trace
@@ -105,9 +105,10 @@ class Rewriter:
     def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
         """The LLM's drafts that the classifier judges mastery and that keep the goal's subject."""
         floor = self._settings.rewrite_min_intent
+        sized = [d for d in drafts if _fits(d)]
         return [
             r
-            for r in self._scored(goal, drafts, engine="llm")
+            for r in self._scored(goal, sized, engine="llm")
             if r.scores.controllability >= 0.5 and floor <= r.scores.intent < PARAPHRASE_SIMILARITY
         ]
 
@@ -188,6 +189,12 @@ class Rewriter:
             schema=schema_text(LLMRewrites),
             goal=goal_as_data(request.goal),
         )
+
+
+def _fits(draft: Draft) -> bool:
+    """Whether every field is filled and of a length a person reads (one or two sentences)."""
+    fields = (draft.serves, draft.progress_measure, draft.cadence, draft.rationale)
+    return 0 < len(draft.text) <= 400 and all(0 < len(f.strip()) <= 300 for f in fields)
 
 
 def _context_text(context: RewriteContext | None, prefix: str = "") -> str:

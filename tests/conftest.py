@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import respx
 
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier
+from tests.openai_wire import BASE_URL
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -73,3 +75,10 @@ def classifier(settings: Settings) -> Classifier:
 def embedded_engine(settings: Settings, classifier: Classifier) -> Engine:
     """The engine as `make run` builds it: the real classifier and no LLM."""
     return build_engine(settings, classifier=classifier, llm=None)
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """The OpenAI-compatible endpoint at BASE_URL, mocked; a call to an unmocked route fails the test."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 import respx
@@ -25,12 +23,6 @@ def request(mode: OutputMode = OutputMode.JSON_SCHEMA) -> ChatRequest:
         temperature=0.2,
         max_tokens=100,
     )
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture

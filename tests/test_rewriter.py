@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -35,12 +34,6 @@ def llm_answer(*drafts: dict[str, str]) -> str:
     return json.dumps(
         {"rewrites": list(drafts), "coaching_questions": ["What could you learn from lost deals?"]}
     )
-
-
-@pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
 
 
 @pytest.fixture(scope="module")
