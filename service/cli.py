@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -125,6 +126,16 @@ def cmd_eval_rewrite(options: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(options: argparse.Namespace, settings: Settings) -> int:
+    """Run the eval suite, or compare two runs."""
+    from evals import suite
+
+    if options.eval_command == "compare":
+        print(suite.compare_runs(options.run_a, options.run_b))
+        return 0
+    return suite.run(options, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="goal-rewriter", description=__doc__)
@@ -155,6 +166,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="also train on some writers' job families and test on the others",
     )
     evaluate.set_defaults(run=cmd_eval_classify)
+
+    evaluate_all = commands.add_parser(
+        "eval", help="score classification and rewrites on a labelled JSONL set"
+    )
+    evaluate_all.add_argument("--data", type=Path, help="JSONL with text and label (default: the test split)")
+    evaluate_all.add_argument("--engine", choices=["embedded", "llm", "cascade"], default="embedded")
+    evaluate_all.add_argument("--out", type=Path, default=Path("eval-runs/latest"), help="folder for the run")
+    evaluate_all.add_argument("--repeat", type=int, default=1, help="run every goal N times (flakiness)")
+    evaluate_all.add_argument(
+        "--no-cache", action="store_true", help="ask the LLM again and refresh the cache"
+    )
+    evaluate_all.add_argument("--cache-dir", type=Path, default=Path(".eval-cache"), help="LLM answer cache")
+    evaluate_all.add_argument(
+        "--usd-per-million",
+        type=float,
+        nargs=2,
+        default=(0.0, 0.0),
+        metavar=("INPUT", "OUTPUT"),
+        help="token prices for the cost estimate",
+    )
+    evaluate_all.add_argument(
+        "--gate", type=Path, help="fail when a metric is under its threshold in this file"
+    )
+    evaluate_all.set_defaults(run=cmd_eval, eval_command=None)
+    eval_commands = evaluate_all.add_subparsers(dest="eval_command")
+    compare = eval_commands.add_parser("compare", help="metric deltas and changed goals between two runs")
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
 
     evaluate_rewrites = commands.add_parser("eval-rewrite", help="score the rewrites of a split's goals")
     evaluate_rewrites.add_argument("--split", choices=["dev", "test"], default="test")
