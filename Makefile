@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint train eval-classify eval-rewrite bench-cascade clean
+.PHONY: install run test lint train eval eval-classify eval-rewrite bench-cascade clean
 
 # torch goes in first, pinned: it takes the CPU build, and the project's torch range then installs nothing more.
 $(STAMP): pyproject.toml constraints.txt
@@ -32,8 +32,14 @@ lint: install
 	$(BIN)/ruff check service evals tests
 	$(BIN)/mypy
 
+# The tests, then the CI gate: the embedded eval on the test split against evals/thresholds.json.
 test: lint
 	$(BIN)/pytest
+	$(BIN)/goal-rewriter eval --engine embedded --out test-artifacts/eval --gate evals/thresholds.json
+
+# The eval suite's report for maintainers (add --engine cascade with GOAL_LLM_* set to include the LLM).
+eval: install
+	$(BIN)/goal-rewriter eval --out eval-runs/latest
 
 # Retrain the classifier head after changing evals/data/goals.jsonl, the features or the model.
 train: install
