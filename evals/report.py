@@ -56,6 +56,25 @@ def _headline(metrics: RunMetrics) -> list[tuple[str, str]]:
         ),
         ("estimated cost (USD)", f"{cost.estimated_usd:.4f}"),
         ("latency p50 / p95 (ms)", f"{cost.latency_p50_ms:.0f} / {cost.latency_p95_ms:.0f}"),
+        *_judge_lines(metrics),
+    ]
+
+
+def _judge_lines(metrics: RunMetrics) -> list[tuple[str, str]]:
+    judge = metrics.judge
+    if judge is None:
+        return []
+    return [
+        (
+            "LLM judge: agreement with human labels",
+            f"{judge.agreement_with_labels:.1%} (n={judge.n}, {judge.errors} errors)",
+        ),
+        ("LLM judge: mean score (1-5)", f"{judge.mean_score:.2f}"),
+        ("LLM judge: controllable / specific", f"{judge.controllable:.1%} / {judge.specific:.1%}"),
+        (
+            "LLM judge: serves the goal / restates its target",
+            f"{judge.serves_goal:.1%} / {judge.restates_target:.1%}",
+        ),
     ]
 
 

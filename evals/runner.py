@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from evals.judge import Judge, JudgeVerdict
 from service.embeddings import Embedder
 from service.engine import Engine
 from service.errors import GoalRewriterError
@@ -67,6 +68,8 @@ class ResultRow(BaseModel):
     completion_tokens: int = 0
     llm_calls: int = 0
     error: str | None = None
+    judge: JudgeVerdict | None = None
+    judge_error: str | None = None
 
 
 def load_items(path: Path) -> list[EvalItem]:
@@ -161,6 +164,25 @@ def _row(
     )
 
 
+# What the judge is shown when the service wrote no rewrite because it found the goal controllable already.
+NO_REWRITE = "(no rewrite: the service judged the goal already controllable)"
+
+
+async def _judged(judge: Judge, row: ResultRow) -> ResultRow:
+    verdict, usage, error = await judge.verdict(
+        row.text, row.rewrites[0].text if row.rewrites else NO_REWRITE
+    )
+    return row.model_copy(
+        update={
+            "judge": verdict,
+            "judge_error": error,
+            "prompt_tokens": row.prompt_tokens + usage.prompt_tokens,
+            "completion_tokens": row.completion_tokens + usage.completion_tokens,
+            "llm_calls": row.llm_calls + usage.calls,
+        }
+    )
+
+
 def _error_row(item: EvalItem, repeat: int, error: str, started: float) -> ResultRow:
     return ResultRow(
         id=item.id or "",
@@ -179,6 +201,7 @@ async def run_items(
     *,
     repeat: int = 1,
     on_done: Callable[[], None] = lambda: None,
+    judge: Judge | None = None,
 ) -> list[ResultRow]:
     """Rewrite (and so classify) every goal `repeat` times; a goal that fails becomes an error row."""
     embedder = engine.classifier.embedder
@@ -190,7 +213,8 @@ async def run_items(
             try:
                 goal = goal_text_adapter.validate_python(item.text)
                 answer = await engine.rewriter.rewrite(RewriteRequest(goal=goal))
-                rows.append(_row(item, round_, answer, time.perf_counter() - started, refs, embedder))
+                row = _row(item, round_, answer, time.perf_counter() - started, refs, embedder)
+                rows.append(await _judged(judge, row) if judge is not None else row)
             except ValidationError as exc:
                 message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
                 rows.append(_error_row(item, round_, f"invalid goal: {message}", started))

@@ -15,13 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from evals.cache import CachedLLM
 from evals.dataset import GOALS_PATH, Split, in_split, load_goals
+from evals.judge import Judge
 from evals.report import compare, write_run
 from evals.runner import EvalItem, ResultRow, load_items, run_items
 from evals.summary import RunMetrics, gate, load_thresholds, summarize
+from service.breaker import CircuitBreaker
 from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier, openai_llm
 from service.errors import ConfigError
 from service.prompts import load_prompt
+from service.structured import StructuredLLM
 
 
 def _items(data: Path | None) -> tuple[list[EvalItem], str]:
@@ -71,10 +74,11 @@ def run(options: argparse.Namespace, settings: Settings) -> int:
     """Run, write the files, print the headline; with --gate, exit 1 when a metric is under its floor."""
     items, source = _items(options.data)
     engine, settings = _engine(settings, options.engine, cache=options.cache_dir, refresh=options.no_cache)
+    judge = _judge(settings, cache=options.cache_dir, refresh=options.no_cache) if options.judge else None
     columns = (TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("goals", total=len(items) * options.repeat)
-        rows = asyncio.run(_run(engine, items, options.repeat, lambda: progress.advance(task)))
+        rows = asyncio.run(_run(engine, items, options.repeat, lambda: progress.advance(task), judge))
     metrics = summarize(
         rows,
         config=_config(settings, options.engine, source, items, options.repeat),
@@ -95,12 +99,25 @@ def run(options: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(
-    engine: Engine, items: list[EvalItem], repeat: int, advance: Callable[[], None]
+    engine: Engine, items: list[EvalItem], repeat: int, advance: Callable[[], None], judge: Judge | None
 ) -> list[ResultRow]:
     try:
-        return await run_items(engine, items, repeat=repeat, on_done=advance)
+        return await run_items(engine, items, repeat=repeat, on_done=advance, judge=judge)
     finally:
         await engine.aclose()
+
+
+def _judge(settings: Settings, *, cache: Path, refresh: bool) -> Judge:
+    llm, base_url = openai_llm(settings), settings.llm_base_url
+    if llm is None or base_url is None:
+        raise ConfigError(
+            "--judge needs an LLM: set GOAL_LLM_BASE_URL (and GOAL_LLM_MODEL, GOAL_LLM_API_KEY)"
+        )
+    cached = CachedLLM(llm, base_url=base_url, folder=cache, refresh=refresh)
+    breaker = CircuitBreaker(
+        failures=settings.llm_breaker_failures, cooldown_s=settings.llm_breaker_cooldown_s
+    )
+    return Judge(StructuredLLM(llm=cached, settings=settings, breaker=breaker), settings.prompts_dir)
 
 
 def _load_run(folder: Path) -> tuple[RunMetrics, list[ResultRow]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from evals.judge import JudgeMetrics, judge_metrics
 from evals.metrics import ClassificationMetrics, classification_metrics
 from evals.runner import ResultRow
 from service.taxonomy import Kind
@@ -54,6 +55,7 @@ class RunMetrics(BaseModel):
     rewrite: RewriteMetrics
     cost: RunCost
     flaky_share: float | None = Field(default=None, description="With --repeat: share whose label changed.")
+    judge: JudgeMetrics | None = Field(default=None, description="With --judge: the LLM judge's ratings.")
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -128,6 +130,9 @@ def summarize(
             latency_p95_ms=_percentile(latencies, 0.95),
         ),
         flaky_share=flaky,
+        judge=judge_metrics([r.label for r in done], [r.judge for r in done])
+        if any(r.judge or r.judge_error for r in done)
+        else None,
     )
 
 

@@ -187,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="token prices for the cost estimate",
     )
     evaluate_all.add_argument(
+        "--judge",
+        action="store_true",
+        help="also rate each top rewrite with the LLM judge (needs GOAL_LLM_*)",
+    )
+    evaluate_all.add_argument(
         "--gate", type=Path, help="fail when a metric is under its threshold in this file"
     )
     evaluate_all.set_defaults(run=cmd_eval, eval_command=None)

@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 from evals.cache import CachedLLM
-from evals.runner import ResultRow
+from evals.judge import Judge
+from evals.runner import EvalItem, ResultRow, run_items
 from evals.summary import RunMetrics
+from service.breaker import CircuitBreaker
 from service.cli import main
-from service.config import OutputMode
+from service.config import OutputMode, Settings
 from service.engine import Engine
-from service.llm import ChatRequest, FakeLLM
+from service.llm import ChatReply, ChatRequest, FakeLLM
 from service.prompts import ChatMessage
+from service.structured import StructuredLLM
+from service.taxonomy import Kind
 
 ITEMS = [
     {
@@ -110,3 +114,39 @@ async def test_llm_answers_are_cached_and_errors_are_not(tmp_path: Path) -> None
     assert (cached.hits, cached.misses, len(fake.history)) == (1, 1, 2)
     hotter = request.model_copy(update={"temperature": 0.9})
     assert cached.key(hotter) != cached.key(request), "generation settings are part of the key"
+
+
+async def test_the_judge_rates_each_goal_and_its_cost_is_counted(embedded_engine: Engine) -> None:
+    verdict = json.dumps(
+        {
+            "goal_kind": "performance",
+            "rewrite_controllable": True,
+            "rewrite_specific": True,
+            "rewrite_serves_goal": True,
+            "rewrite_restates_target": False,
+            "score": 4,
+        }
+    )
+    fake = FakeLLM().enqueue(
+        ChatReply(content=verdict, prompt_tokens=30, completion_tokens=5),
+        "not json at all",
+        "still not json",
+        "nope",
+    )
+    settings = Settings(_env_file=None, llm_max_reasks=2)  # type: ignore[call-arg]
+    judge = Judge(
+        StructuredLLM(llm=fake, settings=settings, breaker=CircuitBreaker(failures=5, cooldown_s=1)),
+        settings.prompts_dir,
+    )
+    items = [
+        EvalItem(text="Close 20 deals per month", label=Kind.PERFORMANCE, id="a"),
+        EvalItem(text="be a better leader", label=Kind.OUTCOME, id="b"),
+    ]
+    rows = await run_items(embedded_engine, items, judge=judge)
+    assert rows[0].judge is not None
+    assert rows[0].judge.score == 4
+    assert (rows[0].prompt_tokens, rows[0].llm_calls) == (30, 1)
+    assert (rows[1].judge, rows[1].judge_error, rows[1].llm_calls) == (None, "llm_output_invalid", 3)
+    user = fake.history[0].messages[-1].content
+    assert '<goal>"Close 20 deals per month"</goal>' in user
+    assert "<rewrite>" in user

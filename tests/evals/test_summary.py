@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from evals.judge import JudgeVerdict, judge_metrics
 from evals.runner import ResultRow, RewriteResult
 from evals.summary import RunMetrics, gate, summarize
 from service.taxonomy import Kind
@@ -139,3 +140,28 @@ def test_gate_names_the_metric_and_the_shortfall(metrics: RunMetrics) -> None:
     assert failures == ["classification.macro_f1 is 0.7778, under its threshold 0.8000, short by 0.0222"]
     with pytest.raises(KeyError, match="no metric"):
         gate(metrics, {"classification.nonsense": 1.0})
+
+
+def test_judge_metrics_by_hand() -> None:
+    def verdict(kind: Kind, score: int, controllable: bool) -> JudgeVerdict:
+        return JudgeVerdict(
+            goal_kind=kind,
+            rewrite_controllable=controllable,
+            rewrite_specific=True,
+            rewrite_serves_goal=controllable,
+            rewrite_restates_target=False,
+            score=score,
+        )  # type: ignore[arg-type]
+
+    judged = judge_metrics(
+        [O, P, M, P], [verdict(O, 5, True), verdict(O, 3, False), verdict(M, 4, True), None]
+    )
+    assert judged is not None
+    assert (judged.n, judged.errors) == (3, 1)
+    assert judged.agreement_with_labels == pytest.approx(2 / 3, abs=1e-4)  # O=O, P!=O, M=M
+    assert judged.mean_score == pytest.approx(4.0)
+    assert (judged.controllable, judged.specific, judged.restates_target) == (
+        pytest.approx(2 / 3, abs=1e-4),
+        1.0,
+        0.0,
+    )
