@@ -41,7 +41,9 @@ class CachedLLM:
         path = self._folder / f"{self.key(request)}.json"
         if path.exists() and not self._refresh:
             self.hits += 1
-            return ChatReply.model_validate_json(path.read_text(encoding="utf-8"))
+            # A cached answer costs nothing this run: its tokens were paid for when it was stored.
+            cached = ChatReply.model_validate_json(path.read_text(encoding="utf-8"))
+            return cached.model_copy(update={"prompt_tokens": 0, "completion_tokens": 0})
         reply = await self._llm.complete(request, timeout=timeout)
         self.misses += 1
         # Written only after a reply: a failed call raises above and leaves nothing behind.

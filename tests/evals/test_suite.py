@@ -96,7 +96,7 @@ def test_compare_shows_deltas_and_changed_goals(
 
 
 async def test_llm_answers_are_cached_and_errors_are_not(tmp_path: Path) -> None:
-    fake = FakeLLM().enqueue(RuntimeError("boom"), "first answer")
+    fake = FakeLLM().enqueue(RuntimeError("boom"), ChatReply(content="first answer", prompt_tokens=9))
     cached = CachedLLM(fake, base_url="http://x/v1", folder=tmp_path)
     request = ChatRequest(
         messages=[ChatMessage(role="user", content="g")],
@@ -112,6 +112,7 @@ async def test_llm_answers_are_cached_and_errors_are_not(tmp_path: Path) -> None
     assert (await cached.complete(request, timeout=1)).content == "first answer"
     assert (await cached.complete(request, timeout=1)).content == "first answer"
     assert (cached.hits, cached.misses, len(fake.history)) == (1, 1, 2)
+    assert (await cached.complete(request, timeout=1)).prompt_tokens == 0, "a cached answer costs nothing"
     hotter = request.model_copy(update={"temperature": 0.9})
     assert cached.key(hotter) != cached.key(request), "generation settings are part of the key"
 
