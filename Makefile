@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=OFF" $(BIN)/python -m pip install --no-cache-dir \
 		-c constraints.txt 'llama-cpp-python[server]'
 	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	# The browser tests: Debian's Chromium (not a Playwright download) and axe-core read from $(VENV)/npm.
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	npm install --no-save --prefix $(VENV)/npm axe-core@4.14.1
 	touch $@
 
 install: $(STAMP)

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from service import __version__
-from service.api import goals, health
+from service.api import goals, health, web
 from service.api.errors import install_error_handlers
 from service.config import Settings, get_settings
 from service.engine import EngineLoader, EngineState, load_engine
+from service.web.security import SecurityMiddleware, docs_paths
 
 
 def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_engine) -> FastAPI:
@@ -39,9 +39,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(goals.router)
-
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    app.include_router(web.router)
+    app.mount("/static", web.static_files, name="static")
+    app.add_middleware(SecurityMiddleware, relaxed_paths=docs_paths(app))
     return app

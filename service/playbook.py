@@ -91,10 +91,10 @@ class Playbook:
             embedder=embedder, entries=[PlaybookEntry.model_validate(json.loads(x)) for x in lines if x]
         )
 
-    def retrieve(self, query: str, *, k: int) -> list[PlaybookEntry]:
-        """`k` practices relevant to the query and different from each other."""
+    def retrieve(self, query: str, *, k: int) -> list[tuple[PlaybookEntry, float]]:
+        """`k` practices relevant to the query and different from each other, with their relevance."""
         vector = self._embedder.embed_batch([query])[0]
-        return [self.entries[i] for i in mmr(vector, self._vectors, k=k)]
+        return [(self.entries[i], float(self._vectors[i] @ vector)) for i in mmr(vector, self._vectors, k=k)]
 
 
 def adapt(entry: PlaybookEntry, *, goal: str, topic: str) -> Draft:

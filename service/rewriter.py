@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.cascade import Cascade, definitions_text, goal_as_data
 from service.config import Settings
+from service.cues import Cue, find_cues
 from service.errors import LLMError
 from service.examples import ExampleIndex
 from service.llm import Usage
@@ -98,9 +99,13 @@ class Rewriter:
     def _embedded(self, request: RewriteRequest, topic: str) -> list[Rewrite]:
         """Playbook practices for the goal, scored and ranked; twice n retrieved so ranking has a choice."""
         query = request.goal + _context_text(request.context, prefix=" ")
-        entries = self.playbook.retrieve(query, k=request.n * 2)
-        drafts = [adapt(entry, goal=request.goal, topic=topic) for entry in entries]
-        return self._scored(request.goal, drafts, engine="embedded")
+        found = self.playbook.retrieve(query, k=request.n * 2)
+        drafts = [adapt(entry, goal=request.goal, topic=topic) for entry, _ in found]
+        # The adapted text holds the goal's own words, which lifts every practice's intent score alike;
+        # the practice's relevance before adaptation tells a sales habit from a supplier habit.
+        return self._scored(
+            request.goal, drafts, engine="embedded", prior=[relevance for _, relevance in found]
+        )
 
     def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
         """The LLM's drafts that the classifier judges mastery and that keep the goal's subject."""
@@ -112,31 +117,42 @@ class Rewriter:
             if r.scores.controllability >= 0.5 and floor <= r.scores.intent < PARAPHRASE_SIMILARITY
         ]
 
-    def _scored(self, goal: str, drafts: list[Draft], *, engine: Engine) -> list[Rewrite]:
+    def _scored(
+        self, goal: str, drafts: list[Draft], *, engine: Engine, prior: list[float] | None = None
+    ) -> list[Rewrite]:
+        """Scored and ranked best first: mastery before the rest, then by overall score plus `prior`."""
         scores = score_rewrites(
             goal=goal, rewrites=[d.text for d in drafts], classifier=self.cascade.classifier
         )
-        rewrites = [
-            Rewrite(**d.model_dump(), scores=s, engine=engine) for d, s in zip(drafts, scores, strict=True)
-        ]
-        return sorted(rewrites, key=lambda r: r.scores.overall, reverse=True)
+        boosts = prior or [0.0] * len(drafts)
+        # Candidates the classifier does not judge mastery never rank above ones it does.
+        ranked = sorted(
+            zip(drafts, scores, boosts, strict=True),
+            key=lambda t: (t[1].controllability >= 0.5, t[1].overall + t[2]),
+            reverse=True,
+        )
+        return [Rewrite(**d.model_dump(), scores=s, engine=engine) for d, s, _ in ranked]
 
     def _confirm(self, goal: str, classification: Classification, questions: list[str]) -> RewriteResponse:
-        """A mastery goal is confirmed; a loose one (no cadence or count) gets one sharper version."""
+        """A mastery goal is confirmed; a loose one (not fully specific) gets one sharper version, which keeps
+        the goal's own cadence when it has one and adds what to count."""
         rewrites: list[Rewrite] = []
         message = "This is already a mastery goal: it is made of your own actions, so you control it."
         if specificity(goal) < 1:
-            entry = self.playbook.retrieve(goal, k=1)[0]
-            cadence = CADENCE_PHRASES[entry.cadence]
+            entry, _ = self.playbook.retrieve(goal, k=1)[0]
+            own_cadence = find_cues(goal).first(Cue.SCHEDULE)
+            cadence = own_cadence or CADENCE_PHRASES[entry.cadence]
+            rhythm = "" if own_cadence else f" {cadence},"
             draft = Draft(
-                text=f"{goal.rstrip('.!')} — {cadence}, keeping count of {entry.progress_measure}.",
+                text=f"{goal.rstrip('.!')} —{rhythm} keeping count of {entry.progress_measure}.",
                 serves=goal,
                 progress_measure=entry.progress_measure,
                 cadence=cadence,
                 rationale="The same goal with a rhythm and a count you keep, so you see your own progress.",
             )
             rewrites = self._scored(goal, [draft], engine="embedded")
-            message += " Here it is with a cadence and a count, so you can see your progress."
+            added = "a count" if own_cadence else "a cadence and a count"
+            message += f" Here it is with {added}, so you can see your progress."
         return RewriteResponse(
             goal=goal,
             classification=classification,
@@ -163,8 +179,8 @@ class Rewriter:
             classification=classification,
             already_mastery=False,
             message=(
-                f"This is {info.title.lower()}: {info.controllable.lower()} "
-                "Here are goals you control that serve the same result."
+                f"This is {'an' if info.title[0] in 'AEIOU' else 'a'} {info.title.lower()}: "
+                f"{info.controllable.lower()} Here are goals you control that serve the same result."
             ),
             rewrites=rewrites[: request.n],
             coaching_questions=questions,

@@ -13,6 +13,7 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
 from service.llm import OpenAIChat
+from service.playbook import Draft
 from service.schemas import RewriteRequest, RewriteResponse
 from service.taxonomy import Kind
 from tests.openai_wire import BASE_URL, ok, sent
@@ -57,8 +58,8 @@ async def test_embedded_rewrites_keep_their_promises(
     goal = row.text  # type: ignore[attr-defined]
     answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
     assert (answer.already_mastery, answer.engine, len(answer.rewrites)) == (False, "embedded", 3)
-    overall = [r.scores.overall for r in answer.rewrites]
-    assert overall == sorted(overall, reverse=True), "ranked best first"
+    mastery = [r.scores.controllability >= 0.5 for r in answer.rewrites]
+    assert mastery == sorted(mastery, reverse=True), "rewrites judged mastery come first"
     for rewrite in answer.rewrites:
         assert (
             rewrite.text.startswith(("I ", "I'll"))
@@ -72,6 +73,31 @@ async def test_embedded_rewrites_keep_their_promises(
         assert "{topic}" not in rewrite.text
         assert rewrite.engine == "embedded"
     assert 2 <= len(answer.coaching_questions) <= 3
+
+
+def test_ranking_puts_mastery_first_then_overall_plus_relevance(embedded_engine: Engine) -> None:
+    rewriter = embedded_engine.rewriter
+    drafts = [
+        Draft(
+            text=text,
+            serves="Close 20 deals per month",
+            progress_measure="m",
+            cadence="weekly",
+            rationale="r",
+        )
+        for text in (
+            "Close 20 deals per month and beat the rest of the team",
+            "Every Friday, I will review one lost deal and write down what I would try next time.",
+            "Every week, I will role-play one sales call with a peer and note one thing to change.",
+        )
+    ]
+    plain = rewriter._scored("Close 20 deals per month", drafts, engine="embedded")
+    assert plain[-1].text.startswith("Close 20 deals"), "the uncontrollable one ranks last"
+    assert plain[0].scores.overall >= plain[1].scores.overall
+    by_text = {d.text: d for d in drafts}
+    swapped = [by_text[plain[1].text], by_text[plain[0].text]]
+    flipped = rewriter._scored("Close 20 deals per month", swapped, engine="embedded", prior=[1.0, 0.0])
+    assert flipped[0].text == plain[1].text, "relevance before adaptation can outrank a small score gap"
 
 
 async def test_most_top_rewrites_are_judged_mastery(embedded_engine: Engine, classifier: Classifier) -> None:

@@ -1,0 +1,60 @@
+"""Renders the employee page from its Jinja2 templates (autoescaped: goal text is always shown as text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from service import __version__
+from service.taxonomy import KIND_ORDER, KINDS
+from service.web.answers import GoalResult
+from service.web.goals_text import MAX_GOALS, MAX_PASTE_CHARS
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+# Short words for the `degraded_reason` codes a person may see; any other code is shown as it is.
+DEGRADED_WORDS = {
+    "llm_timeout": "it took too long",
+    "llm_rate_limited": "it was busy",
+    "llm_server_error": "it had an error",
+    "llm_connection": "it could not be reached",
+    "llm_circuit_open": "it has been failing, so it is paused for a moment",
+    "llm_output_invalid": "its answer was not usable",
+    "llm_truncated": "its answer was cut short",
+    "llm_refused": "it declined to answer",
+    "llm_candidates_rejected": "its suggestions were not controllable enough",
+}
+
+
+def render_page(
+    request: Request,
+    *,
+    text: str = "",
+    results: list[GoalResult] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page with the form (holding `text`), the answers or the error, and the kinds explainer."""
+    return templates.TemplateResponse(
+        request,
+        "page.html",
+        {
+            "text": text,
+            "results": results,
+            "error": error,
+            "kinds": [KINDS[kind] for kind in KIND_ORDER],
+            "kind_info": KINDS,
+            "max_goals": MAX_GOALS,
+            "max_chars": MAX_PASTE_CHARS,
+            "degraded_words": DEGRADED_WORDS,
+            "version": __version__,
+        },
+        status_code=status_code,
+    )

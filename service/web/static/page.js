@@ -1,0 +1,102 @@
+// Progressive enhancement: the form posts and the page works without this file. With it, answers
+// replace the results section without a reload, slow answers say so, and rewrites get a copy button.
+"use strict";
+
+(function () {
+  const SLOW_MS = 4000;
+  const form = document.getElementById("goal-form");
+  const status = document.getElementById("status");
+  const submit = form.querySelector("button[type=submit]");
+  let busy = false;
+
+  function showCopyButtons() {
+    document.querySelectorAll("button.copy").forEach(function (button) { button.hidden = false; });
+  }
+
+  function setBusy(on) {
+    busy = on;
+    form.classList.toggle("busy", on);
+    // aria-disabled rather than disabled: a disabled button would drop the keyboard focus.
+    submit.setAttribute("aria-disabled", String(on));
+    document.getElementById("results").setAttribute("aria-busy", String(on));
+  }
+
+  async function failureMessage(response) {
+    let detail = "";
+    if ((response.headers.get("content-type") || "").includes("application/json")) {
+      const body = await response.json().catch(function () { return {}; });
+      detail = body.message ? " " + body.message : "";
+    }
+    return "Your goals could not be checked (error " + response.status + ")." + detail +
+      " Try again in a moment.";
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    if (busy) {
+      return;
+    }
+    setBusy(true);
+    status.textContent = "Checking your goals…";
+    const slow = setTimeout(function () {
+      status.textContent = "Still working: suggestions from the AI service can take up to half a minute.";
+    }, SLOW_MS);
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        headers: { Accept: "text/html" },
+      });
+      const type = response.headers.get("content-type") || "";
+      const page = type.includes("text/html")
+        ? new DOMParser().parseFromString(await response.text(), "text/html")
+        : null;
+      const fresh = page && page.getElementById("results");
+      if (!fresh) {
+        status.textContent = await failureMessage(response);
+        return;
+      }
+      document.getElementById("results").replaceWith(fresh);
+      showCopyButtons();
+      const count = fresh.querySelectorAll("article.goal").length;
+      status.textContent = count ? "Done: " + count + (count === 1 ? " goal" : " goals") + " checked." : "";
+      fresh.focus();
+    } catch (error) {
+      status.textContent = "Your goals could not be sent: the service did not answer. " +
+        "Check your connection and try again.";
+    } finally {
+      clearTimeout(slow);
+      setBusy(false);
+    }
+  });
+
+  function selectText(element) {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest("button.copy");
+    if (!button) {
+      return;
+    }
+    const source = document.getElementById(button.dataset.copy);
+    const label = button.querySelector(".copy-label");
+    try {
+      await navigator.clipboard.writeText(source.textContent.trim());
+      label.textContent = "Copied";
+      status.textContent = "Copied to the clipboard.";
+    } catch (error) {
+      // No clipboard access (plain http off localhost, or refused): select it so Ctrl+C copies it.
+      selectText(source);
+      label.textContent = "Selected";
+      status.textContent = "Selected: press Ctrl+C (or Cmd+C) to copy.";
+    }
+    setTimeout(function () { label.textContent = "Copy"; }, 2500);
+  });
+
+  showCopyButtons();
+})();

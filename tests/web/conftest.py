@@ -1,0 +1,77 @@
+"""The app on a real loopback server, and one headless Debian Chromium, shared by the page tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from service.app import create_app
+from service.config import Settings
+from service.engine import Engine
+from tests.serving import running, wait_until_loaded
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and nothing that would reach off the machine (updates, sync, field trials, QUIC probes).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
+    """The app with the embedded engine (no LLM), served on loopback."""
+    app = create_app(settings, loader=lambda _: embedded_engine)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert wait_until_loaded(http).status_code == 200
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """Errors the page logged; a test that provokes some on purpose clears them."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, console_errors: list[str]) -> Iterator[Page]:
+    """A fresh page; any console error (a CSP violation, a script error) fails the test."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    yield page
+    context.close()
+    assert console_errors == []
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go (git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,131 @@
+"""The page and its form post over HTTP: answers per goal, errors in place, text always escaped."""
+
+from __future__ import annotations
+
+import html
+import socket
+import threading
+
+import httpx
+
+from service.app import create_app
+from service.classifier import Classifier
+from service.config import Settings
+from service.engine import Engine, build_engine, openai_llm
+from service.taxonomy import KINDS
+from service.web.goals_text import MAX_GOALS
+from tests.serving import running, wait_until_loaded
+
+
+def test_page_explains_the_three_kinds_from_the_taxonomy(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    text = html.unescape(response.text)
+    for info in KINDS.values():
+        assert info.title in text
+        assert info.definition in text
+        for example in info.examples:
+            assert example in text
+    assert 'action="/rewrite-form"' in response.text
+    assert "//" not in response.text, "nothing loads from off the app"
+
+
+def test_static_files_are_served_by_the_app(client: httpx.Client) -> None:
+    assert client.get("/static/page.css").headers["content-type"].startswith("text/css")
+    assert "javascript" in client.get("/static/page.js").headers["content-type"]
+
+
+def test_form_post_answers_each_goal_with_its_kind_and_rewrites(client: httpx.Client) -> None:
+    goals = (
+        "1. Close 20 deals per month\n2. Be better at influencing senior people\n3. Read one report a week"
+    )
+    response = client.post("/rewrite-form", data={"goals": goals})
+    assert response.status_code == 200
+    page = response.text
+    assert page.count('<article class="goal"') == 3
+    for badge in ("badge-performance", "badge-outcome", "badge-mastery"):
+        assert f'class="badge {badge}"' in page
+    assert page.count('class="rewrite-text"') >= 6
+    assert "Progress measure" in page
+    assert "Cadence" in page
+    assert "Answered by the built-in engine." in page
+    assert "use this" not in page, "no feedback buttons until there is a feedback store"
+    assert "not helpful" not in page.lower()
+    assert "Close 20 deals per month" in page.split("<textarea", 1)[1], "the paste stays in the form"
+
+
+def test_a_bad_goal_gets_its_error_in_place_and_the_others_are_answered(client: httpx.Client) -> None:
+    response = client.post("/rewrite-form", data={"goals": "sell more\nfix\x00bugs"})
+    assert response.status_code == 200
+    assert response.text.count('<article class="goal"') == 2
+    assert "This goal could not be checked: the goal contains a control character" in response.text
+    assert "badge-" in response.text.split("Goal 2:", 1)[0]
+
+
+def test_too_many_goals_get_a_clear_message(client: httpx.Client) -> None:
+    goals = "\n".join(f"goal number {i}" for i in range(MAX_GOALS + 2))
+    response = client.post("/rewrite-form", data={"goals": goals})
+    assert response.status_code == 422
+    assert f"You pasted {MAX_GOALS + 2} goals; the page takes up to {MAX_GOALS}" in response.text
+    assert 'role="alert"' in response.text
+
+
+def test_an_empty_or_missing_paste_says_what_to_do(client: httpx.Client) -> None:
+    for data in ({"goals": "  \n "}, {}):
+        response = client.post("/rewrite-form", data=data)
+        assert response.status_code == 422
+        assert "Paste at least one goal" in response.text
+
+
+def test_goal_text_is_escaped_everywhere(client: httpx.Client) -> None:
+    goal = '<script>alert("x")</script> <img src=x onerror=alert(1)>'
+    page = client.post("/rewrite-form", data={"goals": goal}).text
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
+def test_form_post_while_the_model_loads_says_to_retry(settings: Settings, embedded_engine: Engine) -> None:
+    release = threading.Event()
+
+    def slow_loader(_: Settings) -> Engine:
+        release.wait(timeout=30)
+        return embedded_engine
+
+    app = create_app(settings, loader=slow_loader)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        try:
+            response = http.post("/rewrite-form", data={"goals": "sell more"})
+        finally:
+            release.set()
+    assert response.status_code == 503
+    assert "still loading; retry in a few seconds" in response.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_page_stays_usable_when_the_llm_is_down(classifier: Classifier) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        llm_base_url=f"http://127.0.0.1:{_closed_port()}/v1",
+        llm_max_attempts=1,
+        llm_deadline_s=5,
+        cascade_threshold=1.0,
+    )
+    engine = build_engine(settings, classifier=classifier, llm=openai_llm(settings))
+    app = create_app(settings, loader=lambda _: engine)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert wait_until_loaded(http).status_code == 200
+        response = http.post("/rewrite-form", data={"goals": "Close 20 deals per month"})
+    assert response.status_code == 200
+    assert 'class="badge badge-performance"' in response.text
+    assert response.text.count('class="rewrite-text"') == 3
+    assert "Answered by the built-in engine: the AI service was asked, but it could not be reached." in (
+        " ".join(response.text.split())
+    )
