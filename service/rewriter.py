@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,7 +80,14 @@ class Rewriter:
         drafts = [
             d.model_copy(update={"text": d.text.strip()}) for d in answer.value.rewrites[: request.n * 2]
         ]
-        kept = await asyncio.to_thread(self._keep_controllable, goal, drafts)
+        system = prompt.messages[0].content if prompt.messages[0].role == "system" else ""
+        echoed = [d for d in drafts if not _echoes(d, system)]
+        llm_questions = [
+            q.strip()
+            for q in answer.value.coaching_questions
+            if 0 < len(q.strip()) <= 200 and not _shares_words(q, system)
+        ][:3]
+        kept = await asyncio.to_thread(self._keep_controllable, goal, echoed)
         if not kept:
             return self._answer(
                 request,
@@ -90,7 +98,6 @@ class Rewriter:
                 "llm_candidates_rejected",
                 answer.trace,
             )
-        llm_questions = [q.strip() for q in answer.value.coaching_questions if 0 < len(q.strip()) <= 200][:3]
         filled = kept + embedded[: max(0, request.n - len(kept))]
         return self._answer(
             request, classification, filled, llm_questions or questions, "llm", None, answer.trace
@@ -205,6 +212,26 @@ class Rewriter:
             schema=schema_text(LLMRewrites),
             goal=goal_as_data(request.goal),
         )
+
+
+# Eight words in a row copied from the system prompt is the prompt leaking, not a coincidence.
+_ECHO_WORDS = 8
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i : i + _ECHO_WORDS]) for i in range(len(words) - _ECHO_WORDS + 1)}
+
+
+def _shares_words(text: str, system: str) -> bool:
+    """Whether `text` repeats a run of the system prompt's words."""
+    return bool(system) and not _shingles(text).isdisjoint(_shingles(system))
+
+
+def _echoes(draft: Draft, system: str) -> bool:
+    """Whether any field of a draft repeats the system prompt (an injected goal asking for it, say)."""
+    fields = (draft.text, draft.serves, draft.progress_measure, draft.cadence, draft.rationale)
+    return any(_shares_words(field, system) for field in fields)
 
 
 def _fits(draft: Draft) -> bool:
