@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -73,6 +75,38 @@ class SentenceTransformerEmbedder:
             list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class CachingEmbedder:
+    """Remembers the vectors of the last `size` texts: one request embeds its goal and its candidate
+    rewrites several times over (classify, retrieve, score), and HR tools send the same goals again."""
+
+    def __init__(self, inner: Embedder, *, size: int = 4096) -> None:
+        self._inner = inner
+        self._size = size
+        self._cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        return self._inner.fingerprint
+
+    def embed_batch(self, texts: Sequence[str]) -> Vectors:
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in found:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self._inner.embed_batch(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return self._inner.embed_batch([])
+        return np.stack([found[t] for t in texts]).astype(np.float32)
 
 
 class FakeEmbedder:

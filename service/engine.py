@@ -11,7 +11,7 @@ from service.breaker import CircuitBreaker
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
-from service.embeddings import SentenceTransformerEmbedder
+from service.embeddings import CachingEmbedder, SentenceTransformerEmbedder
 from service.errors import ConfigError, NotReady
 from service.examples import ExampleIndex
 from service.llm import LLM, OpenAIChat
@@ -42,7 +42,7 @@ EngineLoader = Callable[[Settings], Engine]
 def load_embedded_classifier(settings: Settings) -> Classifier:
     """The packaged sentence-transformers model with the trained head."""
     head = ClassifierHead.load(settings.classifier_path)
-    return Classifier(embedder=SentenceTransformerEmbedder(settings.model_path), head=head)
+    return Classifier(embedder=CachingEmbedder(SentenceTransformerEmbedder(settings.model_path)), head=head)
 
 
 def openai_llm(settings: Settings) -> LLM | None:

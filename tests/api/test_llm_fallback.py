@@ -23,7 +23,7 @@ def test_hung_llm_falls_back_within_the_deadline_then_the_open_breaker_skips_it(
             _env_file=None,  # type: ignore[call-arg]
             llm_base_url=hung.base_url,
             llm_timeout_s=0.5,
-            llm_deadline_s=1.2,
+            llm_deadline_s=3.0,
             llm_max_attempts=5,
             llm_breaker_failures=1,
             llm_breaker_cooldown_s=300,
