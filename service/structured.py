@@ -147,7 +147,9 @@ class StructuredLLM:
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda e: isinstance(e, TransportError) and e.retryable),
             stop=lambda state: self._should_stop(state, deadline),
-            wait=lambda state: min(self._backoff(state), max(0.0, deadline - self._clock())),
+            # Never sleep into the last moments: the next attempt keeps some time, and a failure then
+            # reports its own cause (a timeout, a 503) rather than an empty deadline.
+            wait=lambda state: min(self._backoff(state), max(0.0, deadline - self._clock() - _MIN_ATTEMPT_S)),
             sleep=self._sleep,
             reraise=True,
         )

@@ -39,7 +39,7 @@ def test_hung_llm_falls_back_within_the_deadline_then_the_open_breaker_skips_it(
             )
             elapsed = time.monotonic() - started
             assert (first.engine, first.degraded, first.degraded_reason) == ("embedded", True, "llm_timeout")
-            assert elapsed < settings.llm_deadline_s + 1.0, f"took {elapsed:.2f}s"
+            assert elapsed < settings.llm_deadline_s + 2.0, f"took {elapsed:.2f}s"
             assert first.kind == "outcome"
             swallowed = hung.connections
             assert swallowed >= 2, "the hung endpoint was retried inside the deadline"
