@@ -8,9 +8,10 @@ from evals.baseline import keyword_baseline
 from evals.dataset import LabelledGoal, Split, in_split, load_goals
 from evals.metrics import ClassificationMetrics, classification_metrics, format_confusion
 from evals.training import train_head
-from service.classifier import Classifier, ClassifierHead
+from service.classifier import Classifier
 from service.config import Settings
 from service.embeddings import Embedder, SentenceTransformerEmbedder
+from service.engine import load_embedded_classifier
 
 # Each group's families were written by a different author; holding a group out tests the head on
 # goals written in a voice it never saw.
@@ -47,10 +48,7 @@ def _summary(name: str, metrics: ClassificationMetrics) -> str:
 def report_split(settings: Settings, split: Split) -> str:
     """The shipped classifier and the keyword baseline on one split, as text."""
     rows = in_split(load_goals(), split)
-    classifier = Classifier(
-        embedder=SentenceTransformerEmbedder(settings.model_path),
-        head=ClassifierHead.load(settings.classifier_path),
-    )
+    classifier = load_embedded_classifier(settings)
     return "\n".join(
         [
             f"== {split.value} split ==",

@@ -40,14 +40,14 @@ def report(engine: Engine, rows: Sequence[LabelledGoal]) -> tuple[RewriteReport,
     answers = asyncio.run(rewrite_all(engine, targets))
     classifier = engine.classifier
     tops = [a.rewrites[0] for a in answers if a.rewrites]
-    top_kinds = classifier.classify_batch([t.text for t in tops])
     generic = [
         score_rewrites(goal=r.text, rewrites=[GENERIC_TIP], classifier=classifier)[0].intent for r in targets
     ]
     every = [r for a in answers for r in a.rewrites]
     figures = RewriteReport(
         n=len(targets),
-        top_is_mastery=sum(k.kind is Kind.MASTERY for k in top_kinds) / len(targets),
+        # The same definition as the eval suite's rewrite.top_is_mastery: the score already holds P(mastery).
+        top_is_mastery=sum(t.scores.controllability >= 0.5 for t in tops) / len(targets),
         complete=sum(bool(r.progress_measure.strip() and r.cadence.strip()) for r in every) / len(every),
         median_intent=statistics.median(t.scores.intent for t in tops),
         median_generic_intent=statistics.median(generic),

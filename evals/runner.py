@@ -15,7 +15,7 @@ from evals.judge import Judge, JudgeVerdict
 from service.embeddings import Embedder
 from service.engine import Engine
 from service.errors import GoalRewriterError
-from service.schemas import RewriteRequest, RewriteResponse, goal_text_adapter
+from service.schemas import RewriteRequest, RewriteResponse, goal_problems, goal_text_adapter
 from service.taxonomy import Kind
 
 
@@ -216,8 +216,7 @@ async def run_items(
                 row = _row(item, round_, answer, time.perf_counter() - started, refs, embedder)
                 rows.append(await _judged(judge, row) if judge is not None else row)
             except ValidationError as exc:
-                message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-                rows.append(_error_row(item, round_, f"invalid goal: {message}", started))
+                rows.append(_error_row(item, round_, f"invalid goal: {goal_problems(exc)}", started))
             except GoalRewriterError as exc:
                 rows.append(_error_row(item, round_, f"{type(exc).__name__}: {exc}", started))
             on_done()

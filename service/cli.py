@@ -27,10 +27,6 @@ def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
-def _error_message(exc: ValidationError) -> str:
-    return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-
-
 def cmd_classify(options: argparse.Namespace, settings: Settings) -> int:
     """Print one JSON line per goal; an unusable goal gets an error line and the rest go on."""
     from service.engine import load_engine
@@ -59,7 +55,7 @@ def cmd_rewrite(options: argparse.Namespace, settings: Settings) -> int:
 
 async def _each_goal(goals: Iterable[str], answer: Callable[[str], Awaitable[str]]) -> int:
     """Validate each goal, print its answer line, or an error line and a message on stderr."""
-    from service.schemas import goal_text_adapter
+    from service.schemas import goal_problems, goal_text_adapter
 
     failures = 0
     for number, raw in enumerate(goals, start=1):
@@ -67,7 +63,7 @@ async def _each_goal(goals: Iterable[str], answer: Callable[[str], Awaitable[str
             goal = goal_text_adapter.validate_python(raw)
         except ValidationError as exc:
             failures += 1
-            message = _error_message(exc)
+            message = goal_problems(exc)
             print(f"goal {number}: {message}", file=sys.stderr)
             print(json.dumps({"goal": raw, "error": message}, ensure_ascii=False), flush=True)
             continue

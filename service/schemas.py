@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from service.structured import LLMTrace
 from service.taxonomy import Kind
@@ -45,6 +45,11 @@ GoalText = Annotated[
     AfterValidator(check_goal_text),
 ]
 goal_text_adapter: TypeAdapter[str] = TypeAdapter(GoalText)
+
+
+def goal_problems(exc: ValidationError) -> str:
+    """The messages of a failed goal validation, as one sentence a person can act on."""
+    return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
 
 
 class ClassifyRequest(BaseModel):

@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from service.schemas import MAX_GOAL_CHARS, goal_text_adapter
+from service.schemas import MAX_GOAL_CHARS, goal_problems, goal_text_adapter
 
 MAX_GOALS = 10
 # Room for MAX_GOALS goals at their limit plus list markers; more cannot be a paste we would accept.
@@ -61,7 +61,7 @@ def _problem(goal: str) -> str | None:
     try:
         goal_text_adapter.validate_python(goal)
     except ValidationError as exc:
-        return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        return goal_problems(exc)
     return None
 
 
