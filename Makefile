@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint train eval eval-classify eval-rewrite bench-cascade clean
+.PHONY: install run test lint train eval eval-classify eval-rewrite bench-cascade bench soak clean
 
 # torch goes in first, pinned: it takes the CPU build, and the project's torch range then installs nothing more.
 $(STAMP): pyproject.toml constraints.txt
@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
 	# The browser tests: Debian's Chromium (not a Playwright download) and axe-core read from $(VENV)/npm.
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	# The store's tests start a throw-away PostgreSQL cluster from Debian's server binaries.
+	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || (apt-get update && apt-get install -y postgresql)
 	npm install --no-save --prefix $(VENV)/npm axe-core@4.14.1
 	touch $@
 
@@ -57,6 +59,15 @@ eval-rewrite: install
 # Not a test: how often the cascade asks the LLM, and what that is worth, per threshold.
 bench-cascade: install
 	$(BIN)/python -m evals.bench_cascade --split test
+
+# Not a test: the served API against the bare model (latency, throughput under 1/8/32 clients, /v1/batch,
+# cache hit, cold start, peak memory), with the targets beside the figures. Takes about two minutes.
+bench: install
+	$(BIN)/python -m evals.bench_service
+
+# Not a test: 20 requests/s of classify and rewrite for 3 minutes; latency, errors and memory per minute.
+soak: install
+	$(BIN)/python -m evals.soak --rate 20 --duration 180
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -12,12 +12,16 @@ from service.config import Settings
 from service.cues import find_cues
 from service.errors import LLMError
 from service.examples import ExampleIndex
+from service.language import looks_english
 from service.llm import Usage
+from service.observe import observer
 from service.prompts import RenderedPrompt, render_prompt
 from service.reasons import explain
 from service.schemas import Classification
 from service.structured import StructuredLLM, schema_text
 from service.taxonomy import KINDS, Kind
+
+_NOT_ENGLISH = "; the goal does not look like English, the one language the embedded classifier knows"
 
 
 class LLMVerdict(BaseModel):
@@ -57,21 +61,32 @@ class Cascade:
         self._examples = examples
         self._settings = settings
 
-    async def classify(self, goal: str) -> Classification:
-        """The embedded answer, or the LLM's when the embedded one is unsure; never fails on the LLM."""
+    async def classify(self, goal: str, *, deadline: float | None = None) -> Classification:
+        """The embedded answer, or the LLM's when the embedded one is unsure; never fails on the LLM.
+
+        `deadline` is the request's LLM deadline when the LLM is asked again after this (see `Rewriter`).
+        """
+        answer = await self._decide(goal, deadline)
+        observer().classified(answer)
+        return answer
+
+    async def _decide(self, goal: str, deadline: float | None) -> Classification:
         base = await asyncio.to_thread(self.classifier.classify, goal)
         threshold = self._settings.cascade_threshold
         sure = f"embedded confidence {base.confidence:.2f}"
+        # The head learnt English only: on another language its confidence says little, so it is not trusted.
+        foreign = "" if looks_english(goal) else _NOT_ENGLISH
         # A threshold of 1 sends every goal to the LLM, even ones the head is certain of.
-        if base.confidence >= threshold and threshold < 1.0:
+        if base.confidence >= threshold and threshold < 1.0 and not foreign:
             return base.model_copy(update={"decision": f"{sure} is at or over the threshold {threshold:.2f}"})
-        unsure = f"{sure} is under the threshold {threshold:.2f}"
+        side = "under" if base.confidence < threshold else "at or over"
+        unsure = f"{sure} is {side} the threshold {threshold:.2f}{foreign}"
         if self.llm is None:
             return base.model_copy(update={"decision": f"{unsure}; no LLM is configured"})
         prompt = await asyncio.to_thread(self._prompt, goal)
         usage = Usage()
         try:
-            answer = await self.llm.ask(prompt, LLMVerdict, usage)
+            answer = await self.llm.ask(prompt, LLMVerdict, usage, deadline=deadline)
         except LLMError as exc:
             return base.model_copy(
                 update={

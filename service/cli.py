@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import logging.config
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -13,8 +15,9 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from service.admin import add_commands, serving_host
 from service.config import Settings, get_settings
-from service.errors import ConfigError
+from service.errors import ConfigError, StoreError
 
 
 def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
@@ -72,16 +75,38 @@ async def _each_goal(goals: Iterable[str], answer: Callable[[str], Awaitable[str
 
 
 def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn: JSON log lines (or text), and a drain on SIGTERM before stopping."""
+    # Every stderr line is a log line: no progress bar while the model loads (read when huggingface_hub is
+    # first imported, so set before the app is built), and Python warnings as log records.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.captureWarnings(True)
     import uvicorn
 
     from service.app import create_app
+    from service.draining import DrainingServer
+    from service.logs import logging_config
 
     settings = settings.model_copy(
         update={"host": options.host or settings.host, "port": options.port or settings.port}
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
-    return 0
+    log_config = logging_config(log_format=settings.log_format, level=settings.log_level)
+    # Configured before uvicorn does it (with the same config), so the bind notice is a log line too.
+    logging.config.dictConfig(log_config)
+    settings = settings.model_copy(update={"host": serving_host(settings)})
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=log_config,
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+    )
+    server = DrainingServer(config, draining=app.state.draining, drain_s=settings.drain_seconds)
+    server.run()
+    # As uvicorn.run does: a server that never started (its port taken, say) is a failure.
+    return 0 if server.started else 3
 
 
 def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
@@ -199,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_rewrites = commands.add_parser("eval-rewrite", help="score the rewrites of a split's goals")
     evaluate_rewrites.add_argument("--split", choices=["dev", "test"], default="test")
     evaluate_rewrites.set_defaults(run=cmd_eval_rewrite)
+    add_commands(commands)
     return parser
 
 
@@ -208,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         code: int = options.run(options, get_settings())
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"goal-rewriter: {exc}", file=sys.stderr)
         return 2
     return code

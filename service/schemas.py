@@ -24,15 +24,26 @@ def check_goal_text(value: str) -> str:
             f"the goal is {len(text)} characters long; the limit is {MAX_GOAL_CHARS}. "
             "Send one goal at a time, or shorten it to its main sentence"
         )
+    _refuse_control_characters(text, what="the goal", allowed="\n\t")
+    return text
+
+
+def check_context_text(value: str) -> str:
+    """Trim a role or team, one line of plain text (it reaches the LLM's prompt, so no control characters)."""
+    text = value.strip()
+    _refuse_control_characters(text, what="the context (role or team)", allowed="")
+    return text
+
+
+def _refuse_control_characters(text: str, *, what: str, allowed: str) -> None:
     for position, char in enumerate(text):
-        if char in "\n\t":
+        if char in allowed:
             continue
         if unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
             raise ValueError(
-                f"the goal contains a control character (U+{ord(char):04X}) at position {position}; "
+                f"{what} contains a control character (U+{ord(char):04X}) at position {position}; "
                 "paste it as plain text"
             )
-    return text
 
 
 GoalText = Annotated[
@@ -45,6 +56,7 @@ GoalText = Annotated[
     AfterValidator(check_goal_text),
 ]
 goal_text_adapter: TypeAdapter[str] = TypeAdapter(GoalText)
+ContextText = Annotated[str, AfterValidator(check_context_text)]
 
 
 def goal_problems(exc: ValidationError) -> str:
@@ -121,7 +133,7 @@ class ErrorBody(BaseModel):
 class Health(BaseModel):
     """Liveness or readiness."""
 
-    status: Literal["ok", "ready", "loading", "failed"]
+    status: Literal["ok", "ready", "loading", "failed", "draining"]
 
 
 class Scores(BaseModel):
@@ -142,8 +154,10 @@ class RewriteContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str | None = Field(default=None, max_length=100, description="Job title, e.g. 'ward nurse'.")
-    team: str | None = Field(default=None, max_length=100, description="Team or department.")
+    role: ContextText | None = Field(
+        default=None, max_length=100, description="Job title, e.g. 'ward nurse'."
+    )
+    team: ContextText | None = Field(default=None, max_length=100, description="Team or department.")
 
 
 class RewriteRequest(BaseModel):

@@ -84,17 +84,35 @@ class StructuredLLM:
         self._clock = clock
         self._sleep = sleep
 
-    async def ask(self, prompt: RenderedPrompt, schema: type[T], usage: Usage | None = None) -> Structured[T]:
+    def deadline(self) -> float:
+        """When the LLM's time for a request started now runs out; asks that share it share one budget."""
+        return self._clock() + self._settings.llm_deadline_s
+
+    async def ask(
+        self,
+        prompt: RenderedPrompt,
+        schema: type[T],
+        usage: Usage | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> Structured[T]:
         """A validated answer, or an `LLMError` whose `code` says why there is none.
 
-        `usage`, when given, is filled in place, so a caller sees the cost of failed asks too.
+        `usage`, when given, is filled in place, so a caller sees the cost of failed asks too. `deadline`
+        (from `deadline()`) is shared by the asks of one request; without it, this ask has one of its own.
         """
         usage = usage if usage is not None else Usage()
+        deadline = deadline if deadline is not None else self.deadline()
+        # Checked before the breaker, whose half-open trial would otherwise be taken and never reported.
+        if deadline - self._clock() < _MIN_ATTEMPT_S:
+            raise LLMUnavailable(
+                "an earlier ask spent this request's LLM time; raise GOAL_LLM_DEADLINE_S if the LLM is slow",
+                code="llm_deadline",
+            )
         if not self.breaker.allow():
             raise LLMUnavailable(
                 "the LLM is skipped while its circuit breaker is open", code="llm_circuit_open"
             )
-        deadline = self._clock() + self._settings.llm_deadline_s
         messages = list(prompt.messages)
         for reasks in range(self._settings.llm_max_reasks + 1):
             request = ChatRequest(

@@ -15,6 +15,7 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier
 from tests.openai_wire import BASE_URL
+from tests.postgres import PostgresCluster, PostgresMissing, running_cluster
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -57,6 +58,29 @@ def _no_network() -> Iterator[None]:
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _throwaway_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every app a test builds keeps its data in a throw-away SQLite file, never in the working tree."""
+    previous = os.environ.get("GOAL_DATABASE_URL")
+    os.environ["GOAL_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'goal-rewriter.db'}"
+    yield
+    if previous is None:
+        del os.environ["GOAL_DATABASE_URL"]
+    else:
+        os.environ["GOAL_DATABASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throw-away PostgreSQL cluster for the session; tests create their own databases in it."""
+    try:
+        with running_cluster() as cluster:
+            yield cluster
+    except PostgresMissing as exc:
+        # Not a skip: CI must not pass with the PostgreSQL half of the tests silently missing.
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -101,3 +101,16 @@ async def test_an_injected_goal_cannot_change_the_shape_or_language_of_the_answe
     assert "You classify work goals" not in body
     user = fake.history[0].messages[1].content
     assert user.count("</goal>") == 1, "the goal cannot close its own tag"
+
+
+async def test_a_confident_answer_on_a_non_english_goal_goes_to_the_llm_and_says_why(
+    cascade: CascadeFactory,
+) -> None:
+    goal = "Obtenir une promotion cette année"
+    verdict = {"reason": "a promotion is decided by others", "kind": "performance"}
+    fake = FakeLLM().enqueue(json.dumps(verdict))
+    answer = await cascade(fake, 0.8).classify(goal)
+    assert answer.confidence >= 0.8, "the head is sure, which is why it must not be trusted here"
+    assert (answer.engine, answer.kind) == ("llm", Kind.PERFORMANCE)
+    assert "does not look like English" in answer.decision
+    assert len(fake.history) == 1

@@ -223,3 +223,29 @@ async def test_plain_mode_sends_no_response_format(api: respx.MockRouter, time: 
     route = api.post("/chat/completions").mock(return_value=ok(f"Answer: {VALID}"))
     await structured(time, llm_output_mode=OutputMode.PLAIN).ask(PROMPT, Verdict)
     assert "response_format" not in sent(route.calls.last.request)
+
+
+async def test_asks_given_one_deadline_share_it(api: respx.MockRouter, time: FakeTime) -> None:
+    api.post("/chat/completions").mock(return_value=httpx.Response(503, json={"error": {}}))
+    llm = structured(time, llm_max_attempts=10, llm_deadline_s=1.0)
+    deadline = llm.deadline()
+    with pytest.raises(LLMUnavailable) as first:
+        await llm.ask(PROMPT, Verdict, deadline=deadline)
+    with pytest.raises(LLMUnavailable) as second:
+        await llm.ask(PROMPT, Verdict, deadline=deadline)
+    assert (first.value.code, second.value.code) == ("llm_server_error", "llm_deadline")
+    assert sum(time.slept) <= 1.0
+
+
+async def test_an_ask_whose_deadline_is_spent_leaves_the_breakers_trial_untaken(
+    api: respx.MockRouter, time: FakeTime
+) -> None:
+    route = api.post("/chat/completions").mock(return_value=ok(VALID))
+    llm = structured(time, llm_breaker_failures=1, llm_breaker_cooldown_s=60)
+    llm.breaker.record_failure()
+    time.now += 60
+    with pytest.raises(LLMUnavailable) as spent:
+        await llm.ask(PROMPT, Verdict, deadline=time.now)
+    assert (spent.value.code, route.call_count) == ("llm_deadline", 0)
+    assert (await llm.ask(PROMPT, Verdict)).value.kind is Kind.PERFORMANCE, "the trial call was still there"
+    assert llm.breaker.state is BreakerState.CLOSED

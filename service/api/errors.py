@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from service.errors import InvalidGoal, NotReady
+from service.errors import AccessDenied, InvalidGoal, NotReady, RateLimited
 from service.schemas import ErrorBody, ErrorDetail
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ _TYPE_MESSAGES = {
     "dict_type": 'must be a JSON object, e.g. {"goal": "Close 20 deals per month"}',
     "model_type": 'must be a JSON object, e.g. {"goal": "Close 20 deals per month"}',
 }
+# A form, multipart or text/plain body reaches validation as bytes, whatever it holds: name the header.
+_BODY_NOT_OBJECT = (
+    "must be a JSON object sent with Content-Type: application/json, "
+    'e.g. {"goal": "Close 20 deals per month"}'
+)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -35,12 +40,18 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
     kind = error.get("type", "")
     where = _location(tuple(error.get("loc", ())))
     if kind == "json_invalid":
-        reason = error.get("ctx", {}).get("error", "invalid JSON")
-        return ErrorDetail(field="body", message=f"the body is not valid JSON ({reason}); send a JSON object")
+        # Python's JSON messages end in " at" ("Invalid control character at"); the position comes apart.
+        reason = str(error.get("ctx", {}).get("error", "invalid JSON")).removesuffix(" at")
+        position = error.get("loc", ())[-1:]
+        at = f" at character {position[0]}" if position and isinstance(position[0], int) else ""
+        message = f"the body is not valid JSON ({reason}{at}); send a JSON object"
+        return ErrorDetail(field="body", message=message)
     if kind == "value_error":
         message = str(error.get("msg", "")).removeprefix("Value error, ")
     else:
         message = _TYPE_MESSAGES.get(kind, str(error.get("msg", "is not valid")))
+        if where == "body" and kind in ("model_attributes_type", "dict_type", "model_type"):
+            message = _BODY_NOT_OBJECT
         message = f"{where} {message}"
     return ErrorDetail(field=where, message=message)
 
@@ -64,12 +75,39 @@ async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
     return _answer(503, ErrorBody(error="not_ready", message=str(exc)), headers={"Retry-After": "5"})
 
 
+async def _access_denied(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AccessDenied)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return _answer(exc.status, ErrorBody(error=exc.code, message=str(exc)), headers=headers)
+
+
+async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    body = ErrorBody(error="rate_limited", message=str(exc))
+    return _answer(429, body, headers={"Retry-After": str(max(1, round(exc.retry_after)))})
+
+
+def _unreadable_body(cause: BaseException | None) -> str:
+    if isinstance(cause, RecursionError):
+        return (
+            "the body is nested too deeply to read (arrays or objects inside each other, thousands deep); "
+            'send one flat JSON object, e.g. {"goal": "Close 20 deals per month"}'
+        )
+    if isinstance(cause, UnicodeError):
+        return "the body could not be read: send a JSON object encoded as UTF-8"
+    # Python's JSON reader also refuses a number of more than 4,300 digits this way.
+    return (
+        "the body could not be read as JSON: send one JSON object encoded as UTF-8, "
+        'e.g. {"goal": "Close 20 deals per month"}'
+    )
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     message = str(exc.detail)
     if exc.status_code == 400 and message == "There was an error parsing the body":
-        # FastAPI's wording when the bytes are not UTF-8; say what the caller can change.
-        message = "the body could not be read: send a JSON object encoded as UTF-8"
+        # FastAPI's wording for any body it could not decode; say what the caller can change.
+        message = _unreadable_body(exc.__cause__)
     body = ErrorBody(error=f"http_{exc.status_code}", message=message)
     return _answer(exc.status_code, body, headers=exc.headers)
 
@@ -85,5 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidGoal, _invalid_goal)
     app.add_exception_handler(NotReady, _not_ready)
+    app.add_exception_handler(AccessDenied, _access_denied)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api.deps import EngineStateDep
+from service.api.deps import DrainingDep, EngineStateDep
 from service.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -16,9 +16,15 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": Health, "description": "The engine is loading or failed."}})
-def readyz(engine: EngineStateDep, response: Response) -> Health:
-    """The model and classifier are loaded and requests can be answered."""
+@router.get(
+    "/readyz",
+    responses={503: {"model": Health, "description": "The engine is loading or failed, or it drains."}},
+)
+def readyz(engine: EngineStateDep, draining: DrainingDep, response: Response) -> Health:
+    """The model and classifier are loaded and requests can be answered; 503 `draining` once stopping."""
+    if draining.active:
+        response.status_code = 503
+        return Health(status="draining")
     if engine.ready:
         return Health(status="ready")
     response.status_code = 503

@@ -1,21 +1,35 @@
-"""The employee page: `GET /` and the form post that answers it (the page works without JavaScript)."""
+"""The employee page: `GET /`, the form post that answers it, and feedback on its rewrites (the page works
+without JavaScript, and never holds an API key)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from service.api.deps import EngineStateDep
 from service.errors import NotReady
+from service.store.feedback import FeedbackStore
 from service.web.answers import answer_goals
+from service.web.feedback import WEB_KEY_NAME, FeedbackForm, feedback_problems
 from service.web.goals_text import parse_paste
-from service.web.page import STATIC_DIR, render_page
+from service.web.page import STATIC_DIR, render_feedback, render_page
 
 router = APIRouter(include_in_schema=False)
 static_files = StaticFiles(directory=STATIC_DIR)
+
+
+def get_feedback_store(request: Request) -> FeedbackStore:
+    """The feedback store the lifespan opened."""
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 
 
 @router.get("/")
@@ -38,3 +52,16 @@ async def rewrite_form(
         return render_page(request, text=goals, error=str(exc), status_code=503)
     results = await answer_goals(goals=paste.goals, rewriter=rewriter)
     return render_page(request, text=goals, results=results)
+
+
+@router.post("/feedback-form")
+async def feedback_form(
+    request: Request, store: FeedbackStoreDep, form: Annotated[FeedbackForm, Form()]
+) -> HTMLResponse:
+    """Record a person's verdict on one rewrite; a small page says so, or what went wrong (422)."""
+    try:
+        item = form.feedback()
+    except ValidationError as exc:
+        return render_feedback(request, error=feedback_problems(exc), status_code=422)
+    await asyncio.to_thread(store.record, item, key_name=WEB_KEY_NAME)
+    return render_feedback(request, item=item)

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from service import __version__
+from service.store.feedback import FeedbackIn
 from service.taxonomy import KIND_ORDER, KINDS
 from service.web.answers import GoalResult
+from service.web.feedback import feedback_fields
 from service.web.goals_text import MAX_GOALS, MAX_PASTE_CHARS
 
 WEB_DIR = Path(__file__).parent
@@ -18,10 +20,12 @@ STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+templates.env.globals["feedback_fields"] = feedback_fields
 
 # Short words for the `degraded_reason` codes a person may see; any other code is shown as it is.
 DEGRADED_WORDS = {
     "llm_timeout": "it took too long",
+    "llm_deadline": "it took too long",
     "llm_rate_limited": "it was busy",
     "llm_server_error": "it had an error",
     "llm_connection": "it could not be reached",
@@ -42,6 +46,8 @@ def render_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """The page with the form (holding `text`), the answers or the error, and the kinds explainer."""
+    # Kept cacheable (no `no-store`): after feedback sent without JavaScript, Back shows these answers again
+    # from the browser's cache instead of posting the goals again.
     return templates.TemplateResponse(
         request,
         "page.html",
@@ -56,5 +62,17 @@ def render_page(
             "degraded_words": DEGRADED_WORDS,
             "version": __version__,
         },
+        status_code=status_code,
+    )
+
+
+def render_feedback(
+    request: Request, *, item: FeedbackIn | None = None, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """The small page that answers a feedback form: what was recorded, or why nothing was."""
+    return templates.TemplateResponse(
+        request,
+        "feedback.html",
+        {"item": item, "error": error, "version": __version__},
         status_code=status_code,
     )

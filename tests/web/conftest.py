@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
+from service.store.db import Database, open_database
+from service.store.feedback import FeedbackStore
 from tests.serving import running, wait_until_loaded
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,6 +39,29 @@ def base_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
     with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
         assert wait_until_loaded(http).status_code == 200
         yield url
+
+
+@dataclass(frozen=True)
+class FeedbackSite:
+    """The app served on its own empty database, and that database's feedback read back."""
+
+    url: str
+    database: Database
+    store: FeedbackStore
+
+
+@pytest.fixture
+def feedback_site(settings: Settings, embedded_engine: Engine, tmp_path: Path) -> Iterator[FeedbackSite]:
+    """A fresh database per test, so a test counts exactly the feedback it sent."""
+    own = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'feedback.db'}"})
+    app = create_app(own, loader=lambda _: embedded_engine)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        assert wait_until_loaded(http).status_code == 200
+        database = open_database(own.database_url)
+        try:
+            yield FeedbackSite(url=url, database=database, store=FeedbackStore(database))
+        finally:
+            database.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Browser, Page, Route, expect
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.web.feedback import WEB_KEY_NAME
+from tests.web.conftest import FeedbackSite
 
 THREE_GOALS = (
     "1. Close 20 deals per month\n2. Be better at influencing senior people\n3. Read one report a week"
@@ -156,3 +161,137 @@ def test_usable_at_320_px_wide(browser: Browser, base_url: str, artifacts: Path)
     assert serious_violations(page) == []
     page.screenshot(path=artifacts / "three-goals-320px.png", full_page=True)
     context.close()
+
+
+def test_keep_this_records_the_rewrite_in_place_at_320_px(
+    browser: Browser, feedback_site: FeedbackSite, artifacts: Path
+) -> None:
+    context = browser.new_context(base_url=feedback_site.url, viewport={"width": 320, "height": 700})
+    page = context.new_page()
+    page.goto("/")
+    page.evaluate("window.notReloaded = true")
+    paste_and_check(page, "Close 20 deals per month")
+    first = page.locator(".rewrite").first
+    first.get_by_role("button", name="Keep this suggestion 1 for goal 1").click()
+    expect(first.locator(".feedback-status")).to_have_text("Thanks — recorded.")
+    expect(first.locator(".feedback button")).to_have_count(2)
+    expect(first.locator(".feedback button").first).to_be_hidden()
+    expect(first.locator(".feedback button").last).to_be_hidden()
+    expect(page.get_by_role("button", name="Not for me — suggestion 2 for goal 1")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True
+    [record] = feedback_site.store.list()
+    assert (record.goal, record.verdict, record.goal_kind.value) == (
+        "Close 20 deals per month",
+        "accepted",
+        "performance",
+    )
+    assert record.rewrite == first.locator(".rewrite-text").inner_text()
+    assert record.key_name == WEB_KEY_NAME
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert serious_violations(page) == []
+    page.screenshot(path=artifacts / "feedback-recorded-320px.png", full_page=True)
+    context.close()
+
+
+def test_not_for_me_by_keyboard_leaves_the_focus_on_the_confirmation(
+    page: Page, feedback_site: FeedbackSite, artifacts: Path
+) -> None:
+    page.goto(f"{feedback_site.url}/")
+    paste_and_check(page, "Close 20 deals per month")
+    expect(page.locator("#results")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Keep this suggestion 1 for goal 1")).to_be_focused()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineWidth") == "3px"
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Not for me — suggestion 1 for goal 1")).to_be_focused()
+    page.screenshot(path=artifacts / "feedback-keyboard-focus.png")
+    page.keyboard.press("Enter")
+    status = page.locator(".rewrite").first.locator(".feedback-status")
+    expect(status).to_have_text("Thanks — recorded.")
+    expect(status).to_be_focused()
+    assert [r.verdict for r in feedback_site.store.list()] == ["rejected"]
+    # The next Tab goes on to the next suggestion, not back to the top of the page.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Copy suggestion 2 for goal 1")).to_be_focused()
+
+
+def test_a_refused_feedback_says_why_and_keeps_the_buttons(
+    page: Page, feedback_site: FeedbackSite, console_errors: list[str]
+) -> None:
+    page.goto(f"{feedback_site.url}/")
+    paste_and_check(page, "Close 20 deals per month")
+    first = page.locator(".rewrite").first
+    first.locator("input[name=goal_kind]").evaluate("input => { input.value = 'wish'; }")
+    first.get_by_role("button", name="Keep this suggestion 1 for goal 1").click()
+    expect(first.locator(".feedback-status")).to_contain_text(
+        "This feedback could not be recorded (the goal's kind: input should be"
+    )
+    expect(first.get_by_role("button", name="Keep this suggestion 1 for goal 1")).to_be_visible()
+    assert feedback_site.store.count() == 0
+    console_errors.clear()  # the browser logs the 422 answer provoked here
+
+
+def test_feedback_works_with_javascript_off_and_back_returns_to_the_results(
+    browser: Browser, feedback_site: FeedbackSite, artifacts: Path
+) -> None:
+    context = browser.new_context(base_url=feedback_site.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/")
+    paste_and_check(page, THREE_GOALS)
+    page.wait_for_url("**/rewrite-form")
+    chosen = page.locator("article.goal").nth(1).locator(".rewrite-text").first.inner_text()
+    page.get_by_role("button", name="Not for me — suggestion 1 for goal 2").click()
+    page.wait_for_url("**/feedback-form")
+    expect(page.get_by_role("heading", name="Thanks — recorded")).to_be_visible()
+    expect(page.locator(".chosen")).to_have_text(chosen)
+    [record] = feedback_site.store.list()
+    assert (record.goal, record.rewrite, record.verdict) == (
+        "Be better at influencing senior people",
+        chosen,
+        "rejected",
+    )
+    page.screenshot(path=artifacts / "feedback-no-javascript.png", full_page=True)
+    # Back shows the same results from the browser's cache: the goals are not sent, or rewritten, again.
+    page.go_back()
+    expect(page.locator("article.goal")).to_have_count(3)
+    expect(page.get_by_role("button", name="Keep this suggestion 1 for goal 3")).to_be_visible()
+    assert page.url.endswith("/rewrite-form")
+    assert rewrite_form_posts(feedback_site.url) == 1
+    context.close()
+
+
+def test_the_pages_that_answer_a_feedback_form_have_no_serious_violations(
+    page: Page, feedback_site: FeedbackSite, artifacts: Path, console_errors: list[str]
+) -> None:
+    # axe needs scripts, so the form is sent as it is without them: submit() skips the page's handler.
+    page.goto(f"{feedback_site.url}/")
+    paste_and_check(page, "Close 20 deals per month")
+    page.locator("form.feedback").first.evaluate(
+        "form => { form.append(Object.assign(document.createElement('input'), "
+        "{type: 'hidden', name: 'verdict', value: 'accepted'})); form.submit(); }"
+    )
+    page.wait_for_url("**/feedback-form")
+    expect(page.get_by_role("heading", name="Thanks — recorded")).to_be_visible()
+    assert serious_violations(page) == []
+    page.go_back()
+    paste_and_check(page, "Close 20 deals per month")
+    page.locator("form.feedback").first.evaluate("form => form.submit()")
+    expect(page.get_by_role("heading", name="Your feedback was not recorded")).to_be_visible()
+    assert serious_violations(page) == []
+    page.screenshot(path=artifacts / "feedback-refused.png", full_page=True)
+    assert feedback_site.store.count() == 1
+    console_errors.clear()  # the browser logs the 422 answer provoked here
+
+
+def rewrite_form_posts(url: str) -> float:
+    """How many goal pastes the server answered, from its Prometheus metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.endswith("_total")
+        and sample.labels.get("route") == "/rewrite-form"
+        and sample.labels.get("method") == "POST"
+    )

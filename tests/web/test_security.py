@@ -35,7 +35,7 @@ def test_api_docs_keep_the_framing_rule_but_may_load_their_scripts(client: httpx
         {"origin": "null"},
     ],
 )
-@pytest.mark.parametrize("path", ["/rewrite-form", "/v1/rewrite"])
+@pytest.mark.parametrize("path", ["/rewrite-form", "/feedback-form", "/v1/rewrite"])
 def test_posts_from_another_site_are_refused(
     client: httpx.Client, path: str, headers: dict[str, str]
 ) -> None:

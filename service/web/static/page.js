@@ -1,5 +1,6 @@
 // Progressive enhancement: the form posts and the page works without this file. With it, answers
-// replace the results section without a reload, slow answers say so, and rewrites get a copy button.
+// replace the results section without a reload, slow answers say so, rewrites get a copy button, and
+// feedback on a rewrite is recorded in place.
 "use strict";
 
 (function () {
@@ -21,13 +22,24 @@
     document.getElementById("results").setAttribute("aria-busy", String(on));
   }
 
-  async function failureMessage(response) {
-    let detail = "";
-    if ((response.headers.get("content-type") || "").includes("application/json")) {
+  // What the server said went wrong: a JSON error's message, or the feedback page's own message.
+  async function errorDetail(response) {
+    const type = response.headers.get("content-type") || "";
+    if (type.includes("application/json")) {
       const body = await response.json().catch(function () { return {}; });
-      detail = body.message ? " " + body.message : "";
+      return body.message || "";
     }
-    return "Your goals could not be checked (error " + response.status + ")." + detail +
+    if (type.includes("text/html")) {
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const message = page.getElementById("feedback-message");
+      return message ? message.textContent.trim() : "";
+    }
+    return "";
+  }
+
+  async function failureMessage(response) {
+    const detail = await errorDetail(response);
+    return "Your goals could not be checked (error " + response.status + ")." + (detail ? " " + detail : "") +
       " Try again in a moment.";
   }
 
@@ -96,6 +108,47 @@
       status.textContent = "Selected: press Ctrl+C (or Cmd+C) to copy.";
     }
     setTimeout(function () { label.textContent = "Copy"; }, 2500);
+  });
+
+  // Feedback forms arrive with each new set of results, so one listener on the document serves them all.
+  document.addEventListener("submit", async function (event) {
+    const feedback = event.target.closest("form.feedback");
+    if (!feedback) {
+      return;
+    }
+    event.preventDefault();
+    if (feedback.getAttribute("aria-busy") === "true") {
+      return;
+    }
+    const note = feedback.querySelector(".feedback-status");
+    const buttons = feedback.querySelectorAll("button");
+    const hadFocus = feedback.contains(document.activeElement);
+    feedback.setAttribute("aria-busy", "true");
+    buttons.forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
+    note.textContent = "Recording…";
+    try {
+      const response = await fetch(feedback.action, {
+        method: "POST",
+        // The submitter carries the verdict: the button that was pressed.
+        body: new URLSearchParams(new FormData(feedback, event.submitter)),
+        headers: { Accept: "text/html" },
+      });
+      if (response.ok) {
+        buttons.forEach(function (button) { button.hidden = true; });
+        note.textContent = "Thanks — recorded.";
+        if (hadFocus) {
+          note.focus();
+        }
+      } else {
+        note.textContent = (await errorDetail(response)) ||
+          "Not recorded (error " + response.status + "). Try again in a moment.";
+      }
+    } catch (error) {
+      note.textContent = "Not recorded: the service did not answer. Check your connection and try again.";
+    } finally {
+      feedback.setAttribute("aria-busy", "false");
+      buttons.forEach(function (button) { button.removeAttribute("aria-disabled"); });
+    }
   });
 
   showCopyButtons();
