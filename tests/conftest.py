@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 _real_connect = socket.socket.connect
+_databases = itertools.count(1)
 _real_connect_ex = socket.socket.connect_ex
 
 
@@ -81,6 +84,19 @@ def postgres() -> Iterator[PostgresCluster]:
     except PostgresMissing as exc:
         # Not a skip: CI must not pass with the PostgreSQL half of the tests silently missing.
         pytest.fail(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, no schema yet: each test that asks runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'goal-rewriter.db'}"
+        return
+    # `postgres` (tests/conftest.py) is asked for only here, so SQLite-only runs start no cluster.
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    name = f"test_{next(_databases)}"
+    yield cluster.create_database(name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")

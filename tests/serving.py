@@ -13,6 +13,14 @@ import uvicorn
 from fastapi import FastAPI
 
 
+def free_port() -> int:
+    """A loopback port no one listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextmanager
 def running(app: FastAPI, *, log_level: str = "warning") -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL (`log_level` "info" keeps the access log)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,33 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from service.store.db import open_database
 from service.store.feedback import FeedbackStore
-from tests.postgres import PostgresCluster
+from tests.serving import free_port
 
 CLIENTS = 4
 KILL_AFTER = 60
-_databases = itertools.count(1)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
-    name = f"crash_{next(_databases)}"
-    yield cluster.create_database(name)
-    cluster.drop_database(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -90,8 +69,8 @@ def _record(n: int) -> dict[str, object]:
     }
 
 
-def test_every_acknowledged_feedback_survives_a_killed_server(database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+def test_every_acknowledged_feedback_survives_a_killed_server(db_url: str, tmp_path: Path) -> None:
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1/feedback"
     log = tmp_path / "server.log"
     acknowledged: list[int] = []
@@ -114,7 +93,7 @@ def test_every_acknowledged_feedback_survives_a_killed_server(database_url: str,
                     if len(acknowledged) >= KILL_AFTER:
                         enough.set()
 
-    with server_process(database_url, port, log) as process:
+    with server_process(db_url, port, log) as process:
         threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
         for thread in threads:
             thread.start()
@@ -126,10 +105,10 @@ def test_every_acknowledged_feedback_survives_a_killed_server(database_url: str,
     assert refused == []
     assert len(acknowledged) >= KILL_AFTER
 
-    with server_process(database_url, port, log):
+    with server_process(db_url, port, log):
         after = httpx.post(url, json=_record(-1), timeout=10)
         assert after.status_code == 201
-    database = open_database(database_url)
+    database = open_database(db_url)
     stored = {record.id for record in FeedbackStore(database).list(limit=100_000)}
     database.dispose()
     missing = set(acknowledged) - stored

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,23 +17,10 @@ from service.engine import Engine
 from service.store.db import open_database
 from service.store.feedback import FeedbackRecord, FeedbackStore
 from service.store.keys import KeyStore, Scope
-from tests.postgres import PostgresCluster
 from tests.serving import running, wait_until_loaded
 
-_databases = itertools.count(1)
 CLIENTS = 6
 EACH = 20
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'feedback.db'}"
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
-    name = f"feedback_api_{next(_databases)}"
-    yield cluster.create_database(name)
-    cluster.drop_database(name)
 
 
 def _item(n: int, *, subject: str, verdict: str = "accepted") -> dict[str, object]:
@@ -51,12 +36,12 @@ def _item(n: int, *, subject: str, verdict: str = "accepted") -> dict[str, objec
 
 
 def test_feedback_from_concurrent_clients_is_all_there(
-    database_url: str, embedded_engine: Engine, settings: Settings
+    db_url: str, embedded_engine: Engine, settings: Settings
 ) -> None:
-    database = open_database(database_url)
+    database = open_database(db_url)
     database.migrate()
     key = KeyStore(database).create(name="hr-tool", scopes=[Scope.FEEDBACK, Scope.ADMIN])[1]
-    app_settings = settings.model_copy(update={"database_url": database_url})
+    app_settings = settings.model_copy(update={"database_url": db_url})
     app = create_app(app_settings, loader=lambda _: embedded_engine)
     acknowledged: dict[int, list[int]] = {number: [] for number in range(CLIENTS)}
     failures: list[str] = []
