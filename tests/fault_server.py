@@ -34,6 +34,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from tests.serving import stop
+
 Mode = Literal["ok", "hang", "429", "500", "close", "garbage", "slow"]
 Garbage = Literal["not_json", "truncated", "not_completion", "wrong_schema"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,12 +283,7 @@ def fault_server() -> Iterator[FaultServer]:
         finally:
             server.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace_s=10)
         if process.stdout is not None:
             process.stdout.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.serving import free_port
+from tests.serving import free_port, stop
 
 
 def gguf_path() -> Path:
@@ -58,9 +58,4 @@ def llama_server(log: Path) -> Iterator[str]:
                 time.sleep(0.5)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, grace_s=20)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+
+def stop(process: subprocess.Popen[Any], *, grace_s: float) -> None:
+    """SIGTERM a server process, and SIGKILL it if it has not exited after `grace_s` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:

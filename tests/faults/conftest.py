@@ -95,6 +95,20 @@ def _timed(http: httpx.Client, path: str, body: dict[str, Any], model: type[T]) 
     return model.model_validate(response.json()), elapsed
 
 
+# Each way the server fails, with the options it takes and the reason a fallback names.
+FAULT_CASES: list[Any] = [
+    pytest.param("hang", {}, "llm_timeout", id="hang"),
+    pytest.param("429", {"retry_after": "1"}, "llm_rate_limited", id="429"),
+    pytest.param("500", {}, "llm_server_error", id="500"),
+    pytest.param("close", {}, "llm_connection", id="close-mid-body"),
+    pytest.param("garbage", {"garbage": "not_json"}, "llm_bad_response", id="garbage-not-json"),
+    pytest.param("garbage", {"garbage": "truncated"}, "llm_bad_response", id="garbage-truncated-json"),
+    pytest.param("garbage", {"garbage": "not_completion"}, "llm_empty", id="garbage-not-a-completion"),
+    pytest.param("garbage", {"garbage": "wrong_schema"}, "llm_output_invalid", id="garbage-wrong-schema"),
+    pytest.param("slow", {"delay_s": 30}, "llm_timeout", id="slow-past-the-timeout"),
+]
+
+
 @pytest.fixture(scope="session")
 def fault() -> Iterator[FaultServer]:
     """One fault server process for all these tests; each test sets the mode it needs."""

@@ -13,7 +13,7 @@ from service.breaker import BreakerState
 from service.classifier import Classifier
 from service.config import Settings
 from tests.fault_server import FaultServer, Mode
-from tests.faults.conftest import CLASSIFY_GOALS, DEADLINE_S, MARGIN_S, REWRITE_GOALS, service
+from tests.faults.conftest import CLASSIFY_GOALS, DEADLINE_S, FAULT_CASES, MARGIN_S, REWRITE_GOALS, service
 
 FAILURES = 3
 COOLDOWN_S = 30.0
@@ -26,13 +26,11 @@ BREAKER = {
     "llm_timeout_s": 2.0,
 }
 
+# The failures of the transport (not answers that fail validation), which are what open the breaker.
 TRANSPORT_FAILURES: list[Any] = [
-    pytest.param("hang", {}, "llm_timeout", id="hang"),
-    pytest.param("429", {"retry_after": "1"}, "llm_rate_limited", id="429"),
-    pytest.param("500", {}, "llm_server_error", id="500"),
-    pytest.param("close", {}, "llm_connection", id="close-mid-body"),
-    pytest.param("garbage", {"garbage": "not_json"}, "llm_bad_response", id="garbage-not-json"),
-    pytest.param("slow", {"delay_s": 30}, "llm_timeout", id="slow-past-the-timeout"),
+    case
+    for case in FAULT_CASES
+    if case.id in {"hang", "429", "500", "close-mid-body", "garbage-not-json", "slow-past-the-timeout"}
 ]
 
 

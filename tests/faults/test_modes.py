@@ -13,25 +13,21 @@ import pytest
 from service.classifier import Classifier
 from service.config import Settings
 from tests.fault_server import FaultServer, Mode
-from tests.faults.conftest import CLASSIFY_GOALS, DEADLINE_S, LLM_SLACK_S, MARGIN_S, REWRITE_GOALS, service
+from tests.faults.conftest import (
+    CLASSIFY_GOALS,
+    DEADLINE_S,
+    FAULT_CASES,
+    LLM_SLACK_S,
+    MARGIN_S,
+    REWRITE_GOALS,
+    service,
+)
 
 # A classify request makes one ask; a rewrite request two (the kind, then the rewrites).
 ASKS = len(CLASSIFY_GOALS) + 2 * len(REWRITE_GOALS)
 
-FAILURES: list[Any] = [
-    pytest.param("hang", {}, "llm_timeout", id="hang"),
-    pytest.param("429", {"retry_after": "1"}, "llm_rate_limited", id="429"),
-    pytest.param("500", {}, "llm_server_error", id="500"),
-    pytest.param("close", {}, "llm_connection", id="close-mid-body"),
-    pytest.param("garbage", {"garbage": "not_json"}, "llm_bad_response", id="garbage-not-json"),
-    pytest.param("garbage", {"garbage": "truncated"}, "llm_bad_response", id="garbage-truncated-json"),
-    pytest.param("garbage", {"garbage": "not_completion"}, "llm_empty", id="garbage-not-a-completion"),
-    pytest.param("garbage", {"garbage": "wrong_schema"}, "llm_output_invalid", id="garbage-wrong-schema"),
-    pytest.param("slow", {"delay_s": 30}, "llm_timeout", id="slow-past-the-timeout"),
-]
 
-
-@pytest.mark.parametrize(("mode", "options", "reason"), FAILURES)
+@pytest.mark.parametrize(("mode", "options", "reason"), FAULT_CASES)
 def test_every_request_falls_back_within_the_deadline_with_the_failure_named(
     fault: FaultServer,
     classifier: Classifier,
