@@ -90,9 +90,14 @@ def tree_memory(pid: int) -> Memory:
 class Server:
     """A `goal-rewriter serve` process on loopback, ready to answer."""
 
-    base_url: str
+    host: str
+    port: int
     pid: int
     cold_start_s: float
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
 
 @contextmanager
@@ -115,9 +120,8 @@ def served(env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0) ->
                 command, cwd=workdir, env=child_env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            base_url = f"http://127.0.0.1:{port}"
-            cold_start = _wait_ready(base_url, process, started, timeout_s, log)
-            yield Server(base_url=base_url, pid=process.pid, cold_start_s=cold_start)
+            cold_start = _wait_ready(f"http://127.0.0.1:{port}", process, started, timeout_s, log)
+            yield Server(host="127.0.0.1", port=port, pid=process.pid, cold_start_s=cold_start)
         finally:
             process.terminate()
             try:

@@ -118,13 +118,20 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         le=512,
-        description="Most texts the embedding worker encodes in one call; on a 2-core CPU a sentence cost "
+        description="Most texts an embedding worker encodes in one call; on a 2-core CPU a sentence cost "
         "least in batches of 4 to 16 (longer batches pad more), as `make bench` shows.",
     )
-    torch_threads: int = Field(
+    model_processes: int = Field(
         default=0,
         ge=0,
-        description="Threads the model process encodes with; 0 = one per core but one, left to the server.",
+        description="Copies of the model encoding side by side, each in its own process of about 500 MiB; "
+        "0 = one per core. On 2 cores, two one-thread models encoded more per second than one with both.",
+    )
+    model_cores: int = Field(
+        default=0,
+        ge=0,
+        description="CPU cores the model processes share; 0 = every core the server may run on. Under load "
+        "each encodes with its share; a batch with nothing else to do takes them all.",
     )
     worker_threads: int = Field(
         default=32,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from service.batching import BatchingEmbedder
@@ -17,7 +18,7 @@ from service.embeddings import CachingEmbedder
 from service.errors import ConfigError, NotReady
 from service.examples import ExampleIndex
 from service.llm import LLM, OpenAIChat
-from service.model_process import ModelProcess
+from service.model_process import ModelProcess, usable_cores
 from service.playbook import Playbook
 from service.rewriter import Rewriter
 from service.structured import StructuredLLM
@@ -44,10 +45,17 @@ EngineLoader = Callable[[Settings], Engine]
 
 
 def load_embedded_classifier(settings: Settings) -> Classifier:
-    """The packaged model (in its own process, batched) with the trained head; cache hits skip the queue."""
+    """The packaged model (in processes of its own, batched) with the trained head; cache hits skip the
+    queue."""
     head = ClassifierHead.load(settings.classifier_path)
+    cores = settings.model_cores or usable_cores()
+    count = settings.model_processes or cores
+    # Started side by side: each spends most of its start loading torch and the weights.
+    with ThreadPoolExecutor(count, thread_name_prefix="model-start") as starting:
+        models = list(starting.map(lambda _: ModelProcess(settings.model_path, threads=1), range(count)))
     batching = BatchingEmbedder(
-        ModelProcess(settings.model_path, threads=settings.torch_threads),
+        models,
+        cores=cores,
         window_s=settings.embed_batch_window_ms / 1000,
         max_batch=settings.embed_max_batch,
     )

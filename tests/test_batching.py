@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -13,8 +15,16 @@ from service.batching import BatchingEmbedder
 from service.classifier import Classifier, ClassifierHead, Provenance
 from service.config import Settings
 from service.cues import CUE_COUNT
-from service.embeddings import CachingEmbedder, FakeEmbedder, SentenceTransformerEmbedder, Vectors
-from service.engine import build_engine
+from service.embeddings import (
+    CachingEmbedder,
+    FakeEmbedder,
+    SentenceTransformerEmbedder,
+    Vectors,
+    model_fingerprint,
+    packaged_model_path,
+)
+from service.engine import build_engine, load_embedded_classifier
+from service.errors import ModelStopped
 from service.features import FEATURE_SET, NgramVocabulary
 from service.taxonomy import KIND_ORDER
 
@@ -23,19 +33,33 @@ NEVER_S = 60.0
 ANSWER_TIMEOUT_S = 10.0
 
 
-class RecordingEmbedder(FakeEmbedder):
-    """The fake, recording the thread of each call and failing any call that holds "poison"."""
+class RecordingEncoder(FakeEmbedder):
+    """The fake as an `Encoder`, recording the thread of each call and the cores it was given, and failing
+    any call that holds "poison"."""
 
     def __init__(self) -> None:
         super().__init__()
         self.threads: list[threading.Thread] = []
+        self.cores: list[int] = []
 
-    def embed_batch(self, texts: Sequence[str]) -> Vectors:
+    def encode(self, texts: Sequence[str], *, threads: int) -> Vectors:
         self.threads.append(threading.current_thread())
+        self.cores.append(threads)
         if "poison" in texts:
             self.calls.append(list(texts))
             raise ValueError("the model cannot embed 'poison'")
-        return super().embed_batch(texts)
+        return self.embed_batch(texts)
+
+
+class InProcess:
+    """The real model as an `Encoder`, in this process (the thread count is torch's own here)."""
+
+    def __init__(self, model: SentenceTransformerEmbedder) -> None:
+        self.model = model
+        self.fingerprint = model.fingerprint
+
+    def encode(self, texts: Sequence[str], *, threads: int) -> Vectors:
+        return self.model.embed_batch(texts)
 
 
 @pytest.fixture
@@ -54,8 +78,8 @@ def _concurrently(
 def test_concurrent_callers_share_one_model_call_and_get_their_own_vectors(
     callers: ThreadPoolExecutor,
 ) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=NEVER_S, max_batch=8)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=NEVER_S, max_batch=8)
     calls = [
         ["close 20 deals"],
         ["run a workshop", "read a book"],
@@ -71,8 +95,8 @@ def test_concurrent_callers_share_one_model_call_and_get_their_own_vectors(
 
 
 def test_a_text_two_callers_send_at_once_is_embedded_once(callers: ThreadPoolExecutor) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=NEVER_S, max_batch=3)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=NEVER_S, max_batch=3)
     answers = _concurrently(callers, batching, [["same goal"], ["same goal"], ["other goal"]])
     assert sorted(inner.calls[0]) == ["other goal", "same goal"]
     np.testing.assert_array_equal(answers[0], answers[1])
@@ -81,8 +105,8 @@ def test_a_text_two_callers_send_at_once_is_embedded_once(callers: ThreadPoolExe
 
 
 def test_no_model_call_exceeds_the_maximum_batch(callers: ThreadPoolExecutor) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=0.0, max_batch=4)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=0.0, max_batch=4)
     calls = [[f"goal {i} part {j}" for j in range(size)] for i, size in enumerate([1, 9, 3, 4, 2, 6, 1, 5])]
     answers = _concurrently(callers, batching, calls)
     assert max(len(call) for call in inner.calls) <= 4
@@ -92,16 +116,16 @@ def test_no_model_call_exceeds_the_maximum_batch(callers: ThreadPoolExecutor) ->
 
 
 def test_full_batches_go_without_waiting_for_the_window(callers: ThreadPoolExecutor) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=NEVER_S, max_batch=4)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=NEVER_S, max_batch=4)
     _concurrently(callers, batching, [[f"goal {i}"] for i in range(8)])
     assert [len(call) for call in inner.calls] == [4, 4]
     batching.close()
 
 
 def test_a_failing_text_fails_only_its_own_caller(callers: ThreadPoolExecutor) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=NEVER_S, max_batch=4)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=NEVER_S, max_batch=4)
     calls = [["fine one"], ["poison"], ["fine two", "fine three"]]
     futures = [callers.submit(batching.embed_batch, texts) for texts in calls]
     with pytest.raises(ValueError, match="cannot embed 'poison'"):
@@ -114,15 +138,15 @@ def test_a_failing_text_fails_only_its_own_caller(callers: ThreadPoolExecutor) -
 
 
 def test_an_empty_call_answers_at_once_without_the_queue(callers: ThreadPoolExecutor) -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=NEVER_S, max_batch=4)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=NEVER_S, max_batch=4)
     (vectors,) = _concurrently(callers, batching, [[]])
     assert vectors.shape == (0, inner.dim)
 
 
 def test_close_stops_the_worker_and_a_later_call_starts_a_new_one() -> None:
-    inner = RecordingEmbedder()
-    batching = BatchingEmbedder(inner, window_s=0.0, max_batch=4)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=0.0, max_batch=4)
     batching.embed_batch(["before"])
     first_worker = inner.threads[-1]
     batching.close()
@@ -132,6 +156,93 @@ def test_close_stops_the_worker_and_a_later_call_starts_a_new_one() -> None:
     assert second_worker is not first_worker
     batching.close()
     assert not second_worker.is_alive()
+
+
+class SlowEncoder(RecordingEncoder):
+    """Takes a little while, counting in `busy` the cores all such encoders hold at once."""
+
+    def __init__(self, busy: list[int], lock: threading.Lock) -> None:
+        super().__init__()
+        self.busy, self.lock, self.most = busy, lock, 0
+
+    def encode(self, texts: Sequence[str], *, threads: int) -> Vectors:
+        with self.lock:
+            self.busy[0] += threads
+            self.most = max(self.most, self.busy[0])
+        threading.Event().wait(0.01)
+        with self.lock:
+            self.busy[0] -= threads
+        return super().encode(texts, threads=threads)
+
+
+def test_a_pool_shares_the_work_among_its_encoders_within_the_cores(callers: ThreadPoolExecutor) -> None:
+    busy, lock = [0], threading.Lock()
+    encoders = [SlowEncoder(busy, lock), SlowEncoder(busy, lock)]
+    batching = BatchingEmbedder(encoders, cores=2, window_s=0.0, max_batch=2)
+    calls = [[f"goal {i}"] for i in range(40)]
+    answers = _concurrently(callers, batching, calls)
+    for texts, vectors in zip(calls, answers, strict=True):
+        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    assert all(encoder.calls for encoder in encoders), "both encoders took batches"
+    assert max(encoder.most for encoder in encoders) <= 2, "never more threads than cores"
+    assert 1 in encoders[0].cores + encoders[1].cores, "under load each encodes with its share"
+    batching.close()
+    assert not any(thread.is_alive() for encoder in encoders for thread in encoder.threads)
+
+
+def test_lone_calls_go_to_the_encoder_used_last_and_try_both_widths() -> None:
+    encoders = [RecordingEncoder(), RecordingEncoder()]
+    batching = BatchingEmbedder(encoders, cores=2, window_s=0.0)
+    for i in range(10):
+        batching.embed_batch([f"goal {i}"])
+        time.sleep(0.005)  # the time between requests, in which the worker that answered goes idle
+    used = [encoder for encoder in encoders if encoder.calls]
+    assert len(used) == 1, "the warm model process takes every lone request"
+    assert used[0].cores[:2] == [1, 2], "one core, then both, before either width is known"
+    batching.close()
+
+
+class StoppedEncoder(RecordingEncoder):
+    """A model whose process has died: every call raises `ModelStopped`."""
+
+    def encode(self, texts: Sequence[str], *, threads: int) -> Vectors:
+        self.calls.append(list(texts))
+        raise ModelStopped("The embedding model's process has stopped (exit code -9).")
+
+
+def test_a_model_that_stops_leaves_its_batches_to_the_models_left(callers: ThreadPoolExecutor) -> None:
+    dead, alive = StoppedEncoder(), RecordingEncoder()
+    batching = BatchingEmbedder([dead, alive], cores=2, window_s=0.0, max_batch=2)
+    calls = [[f"goal {i}"] for i in range(30)]
+    for texts, vectors in zip(calls, _concurrently(callers, batching, calls), strict=True):
+        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    assert len(dead.calls) <= 1, "a stopped model is asked once, then left out"
+    batching.close()
+    batching.embed_batch(["after a restart of the workers"])
+    assert len(dead.calls) <= 1
+
+
+def test_once_no_model_is_left_every_call_fails_at_once(callers: ThreadPoolExecutor) -> None:
+    batching = BatchingEmbedder([StoppedEncoder(), StoppedEncoder()], cores=2, window_s=0.0, max_batch=2)
+    futures = [callers.submit(batching.embed_batch, [f"goal {i}"]) for i in range(10)]
+    for future in futures:
+        with pytest.raises(ModelStopped, match="exit code -9"):
+            future.result(timeout=ANSWER_TIMEOUT_S)
+    with pytest.raises(ModelStopped):
+        batching.embed_batch(["later"])
+    with pytest.raises(ModelStopped):
+        batching.embed_batch([])
+
+
+def test_encoders_of_different_models_are_refused() -> None:
+    with pytest.raises(ValueError, match="same model"):
+        BatchingEmbedder([RecordingEncoder(), RecordingEncoder(), FakeEncoderOfOtherModel()], cores=2)
+
+
+class FakeEncoderOfOtherModel(RecordingEncoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dim = 32
 
 
 def _fake_classifier(embedder: CachingEmbedder, dim: int) -> Classifier:
@@ -159,8 +270,9 @@ def _fake_classifier(embedder: CachingEmbedder, dim: int) -> Classifier:
 
 
 async def test_closing_the_engine_stops_the_embedding_worker(settings: Settings) -> None:
-    inner = RecordingEmbedder()
-    classifier = _fake_classifier(CachingEmbedder(BatchingEmbedder(inner, window_s=0.0)), inner.dim)
+    inner = RecordingEncoder()
+    batching = BatchingEmbedder([inner], cores=1, window_s=0.0)
+    classifier = _fake_classifier(CachingEmbedder(batching), inner.dim)
     engine = build_engine(settings, classifier=classifier, llm=None)
     await engine.cascade.classify("Close 20 deals per month")
     worker = inner.threads[-1]
@@ -183,9 +295,40 @@ def test_batched_model_vectors_match_one_at_a_time(
         "read one industry report a week",
         "get promoted",
     ]
-    batching = BatchingEmbedder(model, window_s=NEVER_S, max_batch=len(goals))
+    batching = BatchingEmbedder([InProcess(model)], cores=1, window_s=NEVER_S, max_batch=len(goals))
     answers = _concurrently(callers, batching, [[goal] for goal in goals])
     for goal, vectors in zip(goals, answers, strict=True):
         # Padding to the batch's longest sentence changes the float rounding, nothing more.
         np.testing.assert_allclose(vectors, model.embed_batch([goal]), atol=1e-6)
     batching.close()
+
+
+class StartedModel(RecordingEncoder):
+    """Stands in for a `ModelProcess` of the packaged model, recording how many were started."""
+
+    started: ClassVar[list[StartedModel]] = []
+
+    def __init__(self, model_path: object = None, *, threads: int = 0) -> None:
+        super().__init__()
+        self.dim = 384
+        StartedModel.started.append(self)
+
+    @property
+    def fingerprint(self) -> str:
+        return model_fingerprint(packaged_model_path())
+
+
+def test_the_engine_starts_the_model_processes_and_cores_the_settings_ask_for(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("service.engine.ModelProcess", StartedModel)
+    StartedModel.started = []
+    chosen = settings.model_copy(update={"model_processes": 3, "model_cores": 2})
+    classifier = load_embedded_classifier(chosen)
+    assert len(StartedModel.started) == 3
+    for goal in ("Close 20 deals per month", "Learn to run a retro", "Ship the report every Friday"):
+        classifier.classify(goal)
+        time.sleep(0.005)
+    cores = [count for model in StartedModel.started for count in model.cores]
+    assert cores[:2] == [1, 2], "each has one of the 2 cores under load; a lone batch may take both"
+    classifier.embedder.close()

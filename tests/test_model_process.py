@@ -30,6 +30,11 @@ def test_the_child_embeds_as_the_model_does_in_process(child: ModelProcess) -> N
     np.testing.assert_allclose(child.embed_batch(GOALS), in_process.embed_batch(GOALS), atol=1e-6)
 
 
+def test_the_child_encodes_alike_with_the_threads_each_call_asks_for(child: ModelProcess) -> None:
+    np.testing.assert_allclose(child.encode(GOALS, threads=2), child.encode(GOALS, threads=1), atol=1e-6)
+    np.testing.assert_allclose(child.embed_batch(GOALS), child.encode(GOALS, threads=2), atol=1e-6)
+
+
 def test_an_error_in_the_child_is_raised_to_the_caller_and_the_child_goes_on(child: ModelProcess) -> None:
     with pytest.raises(ValueError, match="Unsupported input type"):
         child.embed_batch([123])  # type: ignore[list-item]
