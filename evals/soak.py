@@ -3,7 +3,7 @@
 Open loop: requests leave on schedule whether or not earlier ones have been answered, as real callers do,
 and each latency counts from the moment its request was due, so a stalled server shows as latency instead
 of a politely slower client. A mix of classify and rewrite, every goal new to the server; per window (a
-minute by default) it prints errors and p50/p99, and the RSS of the server and its model process, then a
+minute by default) it prints errors and p50/p99, and the RSS of the server and its model processes, then a
 verdict on memory growth after the first window.
 Run: `make soak` (or `python -m evals.soak --rate 20 --duration 180`).
 """
@@ -42,7 +42,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Reading:
-    """RSS when a window closed (seconds from the start): the server and its model process, and the server."""
+    """RSS when a window closed (seconds from the start): the server with its model processes, and the
+    server alone."""
 
     at_s: float
     total_mib: float
@@ -56,7 +57,7 @@ def read_memory(pid: int, at_s: float) -> Reading:
 
 @dataclass(frozen=True)
 class Window:
-    """One window's requests, and the RSS of the server and its model process when the window closed."""
+    """One window's requests, and the RSS of the server and its model processes when the window closed."""
 
     start_s: float
     outcomes: list[Outcome]
@@ -93,7 +94,7 @@ def growth_verdict(points: Sequence[tuple[float, float]]) -> tuple[float, str]:
     if slope <= GROWTH_MIB_PER_MIN:
         return slope, f"no growth trend (under {GROWTH_MIB_PER_MIN:g} MiB/min after the first window)"
     if len(settled) < SURE_WINDOWS:
-        # Measured: the model process's allocator kept growing for about three minutes, then stayed flat.
+        # Measured: the model processes' allocators kept growing for about three minutes, then stayed flat.
         return slope, "rising, which in a run this short can still be warm-up: run --duration 480 to tell"
     return slope, "GROWING: memory rises steadily after warm-up; look for a leak"
 
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     slope, verdict = growth_verdict([(r.at_s, r.total_mib) for r in readings])
     server_slope, _ = growth_verdict([(r.at_s, r.server_mib) for r in readings])
     console.print(
-        f"RSS of the server and its model process: {at_start.total_mib:.0f} MiB at start, "
+        f"RSS of the server and its model processes: {at_start.total_mib:.0f} MiB at start, "
         f"{readings[-1].total_mib:.0f} MiB at end. Slope after the first window: {slope:+.2f} MiB/min "
         f"(the server alone {server_slope:+.2f}): {verdict}"
     )

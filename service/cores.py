@@ -12,34 +12,36 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from statistics import median
 
-# Weight of the newest timing in a running average: a few encodes show a neighbour arriving or leaving.
-_NEWEST = 0.3
+# Timings kept per width and size: their median shrugs off one slow encode (a hiccup of the machine) and
+# follows a neighbour that stays within a few encodes.
+_KEPT = 7
 # One in this many choices between widths tries the one that has been slower.
 _TRY_EVERY = 16
 
 
 class _Timings:
-    """Running averages of encode seconds, by (wide or not, number of texts)."""
+    """The latest encode seconds, by (wide or not, number of texts)."""
 
     def __init__(self) -> None:
-        self._seconds: dict[tuple[bool, int], float] = {}
+        self._seconds: dict[tuple[bool, int], deque[float]] = {}
         self._choices: dict[int, int] = {}
 
     def record(self, *, wide: bool, texts: int, seconds: float) -> None:
-        before = self._seconds.get((wide, texts))
-        self._seconds[wide, texts] = seconds if before is None else before + _NEWEST * (seconds - before)
+        self._seconds.setdefault((wide, texts), deque(maxlen=_KEPT)).append(seconds)
 
     def wide_pays(self, texts: int) -> bool:
-        """Whether an encode of `texts` texts should go wide: untried widths first, then the faster one,
-        except every `_TRY_EVERY`th time."""
-        wide, narrow = self._seconds.get((True, texts)), self._seconds.get((False, texts))
-        if narrow is None:
+        """Whether an encode of `texts` texts should go wide: untried widths first, then the one whose
+        recent median is faster, except every `_TRY_EVERY`th time."""
+        if (False, texts) not in self._seconds:
             return False
-        if wide is None:
+        if (True, texts) not in self._seconds:
             return True
+        wide, narrow = median(self._seconds[True, texts]), median(self._seconds[False, texts])
         count = self._choices.get(texts, 0) + 1
         self._choices[texts] = count
         faster = wide < narrow
