@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import product
+from itertools import count, product
 from pathlib import Path
 
 import httpx
@@ -26,15 +26,18 @@ _TAILS = ("", " by the end of June", " with my team", " this half", " before the
 
 
 def distinct_goals() -> Iterator[str]:
-    """The labelled goals, then framed variants of them: several thousand texts, none repeated."""
+    """The labelled goals, then framed variants of them (about 13,000), then all of those again with a
+    round number, and so on without end: none repeated, however long a soak runs."""
     texts = list(dict.fromkeys(row.text for row in load_goals()))
-    seen: set[str] = set()
-    for lead, tail in product(_LEADS, _TAILS):
-        for text in texts:
-            goal = f"{lead}{text[0].lower() + text[1:] if lead else text}{tail}"
-            if goal not in seen:
-                seen.add(goal)
-                yield goal
+    for round_number in count(1):
+        marker = "" if round_number == 1 else f" (round {round_number})"
+        seen: set[str] = set()
+        for lead, tail in product(_LEADS, _TAILS):
+            for text in texts:
+                goal = f"{lead}{text[0].lower() + text[1:] if lead else text}{tail}"
+                if goal not in seen:
+                    seen.add(goal)
+                    yield goal + marker
 
 
 def percentile(values: Sequence[float], q: float) -> float:
