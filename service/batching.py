@@ -130,7 +130,7 @@ class BatchingEmbedder:
         with self._lock:
             if not self._encoders:
                 assert self._stopped is not None
-                raise self._stopped
+                raise ModelStopped(str(self._stopped))
             first = self._encoders[0]
             if texts:
                 pending = self._queue if self._queue is not None else self._start()
