@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count, product
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -54,6 +55,40 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], *, timeout_s: float, log: Path, every_s: float = 0.02
+) -> None:
+    """Poll `url` until it answers 200. Raises RuntimeError with the end of the process's `log` when the
+    process exits first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=5) as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}:\n{_tail(log)}")
+            try:
+                if http.get(url).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server was not up within {timeout_s:.0f} s:\n{_tail(log)}")
+            time.sleep(every_s)
+
+
+def stop(process: subprocess.Popen[Any], *, grace_s: float) -> None:
+    """SIGTERM a server process, and SIGKILL it if it has not exited after `grace_s` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
 
 
 @dataclass(frozen=True)
@@ -123,28 +158,8 @@ def served(env: Mapping[str, str] | None = None, *, timeout_s: float = 180.0) ->
                 command, cwd=workdir, env=child_env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            cold_start = _wait_ready(f"http://127.0.0.1:{port}", process, started, timeout_s, log)
+            wait_until_up(f"http://127.0.0.1:{port}/readyz", process, timeout_s=timeout_s, log=log)
+            cold_start = time.perf_counter() - started
             yield Server(host="127.0.0.1", port=port, pid=process.pid, cold_start_s=cold_start)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_ready(
-    base_url: str, process: subprocess.Popen[bytes], started: float, timeout_s: float, log: Path
-) -> float:
-    with httpx.Client(base_url=base_url, timeout=5) as http:
-        while time.perf_counter() - started < timeout_s:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-            try:
-                if http.get("/readyz").status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-    raise RuntimeError(f"the server was not ready within {timeout_s:.0f} s:\n{log.read_text()[-2000:]}")
+            stop(process, grace_s=30)

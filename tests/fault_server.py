@@ -34,7 +34,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from tests.serving import stop
+from evals.loadgen import stop
 
 Mode = Literal["ok", "hang", "429", "500", "close", "garbage", "slow"]
 Garbage = Literal["not_json", "truncated", "not_completion", "wrong_schema"]

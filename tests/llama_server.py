@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
-from tests.serving import free_port, stop
+from evals.loadgen import free_port, stop, wait_until_up
 
 
 def gguf_path() -> Path:
@@ -44,18 +41,7 @@ def llama_server(log: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         base_url = f"http://127.0.0.1:{port}/v1"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"llama.cpp server exited with {process.returncode}; see {log}")
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"llama.cpp server did not start in 120 s; see {log}")
-                time.sleep(0.5)
+            wait_until_up(f"{base_url}/models", process, timeout_s=120, log=log, every_s=0.5)
             yield base_url
         finally:
             stop(process, grace_s=20)

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
-
-
-def stop(process: subprocess.Popen[Any], *, grace_s: float) -> None:
-    """SIGTERM a server process, and SIGKILL it if it has not exited after `grace_s` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def free_port() -> int:
-    """A loopback port no one listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from evals.loadgen import free_port, wait_until_up
 from tests.fault_server import FaultServer, fault_server
 
 DRAIN_S = 4.0
@@ -59,13 +59,6 @@ class Story:
     exit_code: int | None
     stderr: str
     stdout: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _server_env(fault: FaultServer) -> dict[str, str]:
@@ -174,26 +167,11 @@ async def _story(process: subprocess.Popen[bytes], fault: FaultServer, port: int
     }
 
 
-def _wait_ready(process: subprocess.Popen[bytes], base_url: str, stderr: Path) -> None:
-    deadline = time.monotonic() + 300
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}:\n{stderr.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"serve was not ready within 300 s:\n{stderr.read_text()[-3000:]}")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     """Start `goal-rewriter serve`, ask it canary goals, load it, SIGTERM it, and record what happened."""
     folder = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     command = [str(Path(sys.executable).with_name("goal-rewriter")), "serve", "--host", "127.0.0.1"]
     with (
         fault_server() as fault,
@@ -205,7 +183,8 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
             [*command, "--port", str(port)], cwd=folder, env=_server_env(fault), stdout=out, stderr=err
         )
         try:
-            _wait_ready(process, f"http://127.0.0.1:{port}", folder / "stderr")
+            url = f"http://127.0.0.1:{port}/readyz"
+            wait_until_up(url, process, timeout_s=300, log=folder / "stderr", every_s=0.2)
             record = asyncio.run(_story(process, fault, port))
         finally:
             if process.poll() is None:

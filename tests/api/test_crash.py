@@ -9,16 +9,15 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from evals.loadgen import free_port, wait_until_up
 from service.store.db import open_database
 from service.store.feedback import FeedbackStore
-from tests.serving import free_port
 
 CLIENTS = 4
 KILL_AFTER = 60
@@ -41,16 +40,7 @@ def server_process(database_url: str, port: int, log: Path) -> Iterator[subproce
             stderr=out,
         )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, timeout_s=120, log=log, every_s=0.1)
         yield process
     finally:
         if process.poll() is None:
