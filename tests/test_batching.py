@@ -75,6 +75,12 @@ def _concurrently(
     return [future.result(timeout=ANSWER_TIMEOUT_S) for future in futures]
 
 
+def _assert_each_got_its_own(calls: list[list[str]], answers: list[Vectors]) -> None:
+    """Each caller's vectors are the fake's for its own texts, in its order."""
+    for texts, vectors in zip(calls, answers, strict=True):
+        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+
+
 def test_concurrent_callers_share_one_model_call_and_get_their_own_vectors(
     callers: ThreadPoolExecutor,
 ) -> None:
@@ -89,8 +95,7 @@ def test_concurrent_callers_share_one_model_call_and_get_their_own_vectors(
     answers = _concurrently(callers, batching, calls)
     assert len(inner.calls) == 1, "the 4 callers' 8 texts fill exactly one batch"
     assert sorted(inner.calls[0]) == sorted(text for texts in calls for text in texts)
-    for texts, vectors in zip(calls, answers, strict=True):
-        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    _assert_each_got_its_own(calls, answers)
     batching.close()
 
 
@@ -110,8 +115,7 @@ def test_no_model_call_exceeds_the_maximum_batch(callers: ThreadPoolExecutor) ->
     calls = [[f"goal {i} part {j}" for j in range(size)] for i, size in enumerate([1, 9, 3, 4, 2, 6, 1, 5])]
     answers = _concurrently(callers, batching, calls)
     assert max(len(call) for call in inner.calls) <= 4
-    for texts, vectors in zip(calls, answers, strict=True):
-        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    _assert_each_got_its_own(calls, answers)
     batching.close()
 
 
@@ -181,8 +185,7 @@ def test_a_pool_shares_the_work_among_its_encoders_within_the_cores(callers: Thr
     batching = BatchingEmbedder(encoders, cores=2, window_s=0.0, max_batch=2)
     calls = [[f"goal {i}"] for i in range(40)]
     answers = _concurrently(callers, batching, calls)
-    for texts, vectors in zip(calls, answers, strict=True):
-        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    _assert_each_got_its_own(calls, answers)
     assert all(encoder.calls for encoder in encoders), "both encoders took batches"
     assert max(encoder.most for encoder in encoders) <= 2, "never more threads than cores"
     assert 1 in encoders[0].cores + encoders[1].cores, "under load each encodes with its share"
@@ -214,8 +217,7 @@ def test_a_model_that_stops_leaves_its_batches_to_the_models_left(callers: Threa
     dead, alive = StoppedEncoder(), RecordingEncoder()
     batching = BatchingEmbedder([dead, alive], cores=2, window_s=0.0, max_batch=2)
     calls = [[f"goal {i}"] for i in range(30)]
-    for texts, vectors in zip(calls, _concurrently(callers, batching, calls), strict=True):
-        np.testing.assert_array_equal(vectors, FakeEmbedder().embed_batch(texts))
+    _assert_each_got_its_own(calls, _concurrently(callers, batching, calls))
     assert len(dead.calls) <= 1, "a stopped model is asked once, then left out"
     batching.close()
     batching.embed_batch(["after a restart of the workers"])

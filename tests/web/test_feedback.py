@@ -15,6 +15,15 @@ from service.web.feedback import WEB_KEY_NAME, feedback_fields
 from service.web.page import DEGRADED_WORDS, templates
 from tests.web.conftest import FeedbackSite
 
+# The fields of a "Keep this" post for an embedded rewrite, as the page sends them.
+FORM = {
+    "goal": "Close 20 deals per month",
+    "rewrite": "I will call five lapsed customers every Monday.",
+    "goal_kind": "performance",
+    "engine": "embedded",
+    "verdict": "accepted",
+}
+
 
 class FeedbackForms(HTMLParser):
     """The hidden fields of each feedback form on a page, and where each form posts."""
@@ -86,14 +95,7 @@ def test_posting_a_rewrites_form_stores_that_verdict_durably(feedback_site: Feed
 
 
 def test_an_llm_rewrites_prompt_version_is_stored(feedback_site: FeedbackSite) -> None:
-    fields = {
-        "goal": "Close 20 deals per month",
-        "rewrite": "I will call five lapsed customers every Monday.",
-        "goal_kind": "performance",
-        "engine": "llm",
-        "prompt_version": "rewrite@3",
-        "verdict": "accepted",
-    }
+    fields = {**FORM, "engine": "llm", "prompt_version": "rewrite@3"}
     with httpx.Client(base_url=feedback_site.url, timeout=30) as http:
         assert http.post("/feedback-form", data=fields).status_code == 200
     [record] = feedback_site.store.list()
@@ -114,13 +116,7 @@ def test_an_llm_rewrites_prompt_version_is_stored(feedback_site: FeedbackSite) -
 def test_a_bad_form_gets_a_readable_422_and_nothing_is_stored(
     feedback_site: FeedbackSite, change: dict[str, str], says: str
 ) -> None:
-    fields = {
-        "goal": "Close 20 deals per month",
-        "rewrite": "I will call five lapsed customers every Monday.",
-        "goal_kind": "performance",
-        "engine": "embedded",
-        "verdict": "accepted",
-    }
+    fields = dict(FORM)
     with httpx.Client(base_url=feedback_site.url, timeout=30) as http:
         response = http.post("/feedback-form", data={**fields, **change})
     assert response.status_code == 422
@@ -138,13 +134,7 @@ def test_a_bad_form_gets_a_readable_422_and_nothing_is_stored(
 def test_a_feedback_post_from_another_site_is_refused_and_not_stored(
     feedback_site: FeedbackSite, headers: dict[str, str]
 ) -> None:
-    fields = {
-        "goal": "Close 20 deals per month",
-        "rewrite": "I will call five lapsed customers every Monday.",
-        "goal_kind": "performance",
-        "engine": "embedded",
-        "verdict": "accepted",
-    }
+    fields = dict(FORM)
     with httpx.Client(base_url=feedback_site.url, timeout=30) as http:
         response = http.post("/feedback-form", data=fields, headers=headers)
         same_origin = {"sec-fetch-site": "same-origin", "origin": feedback_site.url}
@@ -156,13 +146,7 @@ def test_a_feedback_post_from_another_site_is_refused_and_not_stored(
 
 def test_the_page_records_feedback_without_a_key_when_api_keys_exist(feedback_site: FeedbackSite) -> None:
     KeyStore(feedback_site.database).create(name="hr-tool", scopes=[Scope.FEEDBACK])
-    fields = {
-        "goal": "Close 20 deals per month",
-        "rewrite": "I will call five lapsed customers every Monday.",
-        "goal_kind": "performance",
-        "engine": "embedded",
-        "verdict": "accepted",
-    }
+    fields = dict(FORM)
     with httpx.Client(base_url=feedback_site.url, timeout=30) as http:
         assert http.post("/v1/feedback", json=fields).status_code == 401, "keys are in force for the API"
         assert http.post("/feedback-form", data=fields).status_code == 200
