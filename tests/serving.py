@@ -12,6 +12,10 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from service.app import create_app
+from service.config import Settings
+from service.engine import Engine
+
 
 @contextmanager
 def running(app: FastAPI, *, log_level: str = "warning") -> Iterator[str]:
@@ -33,6 +37,18 @@ def running(app: FastAPI, *, log_level: str = "warning") -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@contextmanager
+def serving_engine(
+    settings: Settings, engine: Engine, *, timeout_s: float = 30
+) -> Iterator[tuple[str, httpx.Client]]:
+    """Serve an app of `settings` around the already loaded `engine` on a real server; yields its base URL
+    and a client of it once the app is ready."""
+    app = create_app(settings, loader=lambda _: engine)
+    with running(app) as url, httpx.Client(base_url=url, timeout=timeout_s) as http:
+        assert wait_until_loaded(http).status_code == 200
+        yield url, http
 
 
 def wait_until_loaded(http: httpx.Client, attempts: int = 600) -> httpx.Response:

@@ -11,14 +11,13 @@ import pytest
 
 from service.access import AccessControl
 from service.admin import serving_host
-from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.errors import Unauthorized
 from service.schemas import ErrorBody
 from service.store.db import open_database
 from service.store.keys import KeyStore, Scope
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 CANARY_GOAL = "Ship the zqxcanarygoal migration by March"
 
@@ -51,9 +50,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str,
 
 @pytest.fixture(scope="module")
 def client(keyed: tuple[Settings, dict[str, str]], embedded_engine: Engine) -> Iterator[httpx.Client]:
-    app = create_app(keyed[0], loader=lambda _: embedded_engine)
-    with running(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(keyed[0], embedded_engine, timeout_s=60) as (_base_url, http):
         yield http
 
 

@@ -18,14 +18,12 @@ from service.config import Settings
 from service.engine import Engine, build_engine
 from service.llm import ChatReply, ChatRequest, FunctionLLM
 from service.schemas import Classification
-from tests.serving import running, wait_until_loaded
+from tests.serving import running, serving_engine, wait_until_loaded
 
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, embedded_engine: Engine) -> Iterator[httpx.Client]:
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as base_url, httpx.Client(base_url=base_url, timeout=120) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine, timeout_s=120) as (_base_url, http):
         yield http
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -19,16 +18,14 @@ from schemathesis.checks import (
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def base_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine) as (url, _http):
         yield url
 
 

@@ -17,7 +17,7 @@ from service.engine import Engine
 from service.store.db import open_database
 from service.store.feedback import FeedbackRecord, FeedbackStore
 from service.store.keys import KeyStore, Scope
-from tests.serving import running, wait_until_loaded
+from tests.serving import running, serving_engine
 
 CLIENTS = 6
 EACH = 20
@@ -83,9 +83,8 @@ def test_feedback_is_checked_and_exported_for_the_eval_suite(
     tmp_path: Path, embedded_engine: Engine, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'export.db'}"
-    app = create_app(settings.model_copy(update={"database_url": url}), loader=lambda _: embedded_engine)
-    with running(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
-        assert wait_until_loaded(http).status_code == 200
+    own = settings.model_copy(update={"database_url": url})
+    with serving_engine(own, embedded_engine, timeout_s=60) as (_base_url, http):
         assert http.post("/v1/feedback", json=_item(3, subject="p1")).status_code == 201
         assert http.post("/v1/feedback", json=_item(3, subject="p2")).status_code == 201
         assert http.post("/v1/feedback", json=_item(4, subject="p1", verdict="rejected")).status_code == 201

@@ -7,19 +7,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.schemas import MAX_GOAL_CHARS, Classification, ErrorBody, RewriteResponse
 from service.taxonomy import KINDS
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, embedded_engine: Engine) -> Iterator[httpx.Client]:
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine) as (_base_url, http):
         yield http
 
 

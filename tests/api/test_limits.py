@@ -11,11 +11,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.schemas import Classification, ErrorBody
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 LIMIT = 4096
 GOAL = b'{"goal": "Close 20 deals per month"}'
@@ -23,9 +22,8 @@ GOAL = b'{"goal": "Close 20 deals per month"}'
 
 @pytest.fixture(scope="module")
 def base_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
-    app = create_app(settings.model_copy(update={"max_body_bytes": LIMIT}), loader=lambda _: embedded_engine)
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    limited = settings.model_copy(update={"max_body_bytes": LIMIT})
+    with serving_engine(limited, embedded_engine) as (url, _http):
         yield url
 
 

@@ -14,7 +14,7 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
 from service.llm import ChatReply, FakeLLM, TransportError
-from tests.serving import running, wait_until_loaded
+from tests.serving import running, serving_engine, wait_until_loaded
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -37,9 +37,7 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 def test_requests_are_counted_by_route_template_and_status_with_latency_buckets(
     settings: Settings, embedded_engine: Engine
 ) -> None:
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine, timeout_s=60) as (_base_url, http):
         assert http.post("/v1/classify", json={"goal": "Close 20 deals per month"}).status_code == 200
         assert http.post("/v1/classify", json={"goal": ""}).status_code == 422
         assert http.post("/v1/rewrite", json={"goal": "Close 20 deals per month", "n": 1}).status_code == 200

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.schemas import Classification, ErrorBody, RewriteResponse
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data; boundary=x"
@@ -23,9 +22,7 @@ A_GOAL = b'{"goal": "Close 20 deals per month"}'
 
 @pytest.fixture(scope="module")
 def client(settings: Settings, embedded_engine: Engine) -> Iterator[httpx.Client]:
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine) as (_url, http):
         yield http
 
 

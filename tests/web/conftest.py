@@ -10,12 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
-from tests.serving import running, wait_until_loaded
+from tests.serving import serving_engine
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and nothing that would reach off the machine (updates, sync, field trials, QUIC probes).
@@ -35,9 +34,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 @pytest.fixture(scope="session")
 def base_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
     """The app with the embedded engine (no LLM), served on loopback."""
-    app = create_app(settings, loader=lambda _: embedded_engine)
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(settings, embedded_engine) as (url, _http):
         yield url
 
 
@@ -54,9 +51,7 @@ class FeedbackSite:
 def feedback_site(settings: Settings, embedded_engine: Engine, tmp_path: Path) -> Iterator[FeedbackSite]:
     """A fresh database per test, so a test counts exactly the feedback it sent."""
     own = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'feedback.db'}"})
-    app = create_app(own, loader=lambda _: embedded_engine)
-    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
-        assert wait_until_loaded(http).status_code == 200
+    with serving_engine(own, embedded_engine) as (url, _http):
         database = open_database(own.database_url)
         try:
             yield FeedbackSite(url=url, database=database, store=FeedbackStore(database))
