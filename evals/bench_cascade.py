@@ -15,15 +15,15 @@ import time
 from collections.abc import Sequence
 
 from evals.dataset import LabelledGoal, Split, in_split, load_goals
-from evals.metrics import classification_metrics
-from service.breaker import CircuitBreaker
+from evals.kind_metrics import classification_metrics
 from service.cascade import Cascade
 from service.classifier import Classifier
 from service.config import Settings, get_settings
 from service.engine import load_embedded_classifier
-from service.examples import ExampleIndex
-from service.llm import ChatReply, ChatRequest, FunctionLLM
-from service.structured import StructuredLLM
+from service.llm.breaker import CircuitBreaker
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM
+from service.llm.examples import ExampleIndex
+from service.llm.structured import StructuredLLM
 
 THRESHOLDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 _GOAL = re.compile(r"<goal>(.*)</goal>", re.DOTALL)

@@ -33,8 +33,8 @@ from rich.table import Table
 
 from evals.loadgen import Server, distinct_goals, memory_of, percentile, served, tree_memory
 from evals.wire import Connection, WireError
-from service.embeddings import SentenceTransformerEmbedder
-from service.model_process import ModelProcess, usable_cores
+from service.model.embeddings import SentenceTransformerEmbedder
+from service.model.process import ModelProcess, usable_cores
 
 CONCURRENCY = (1, 8, 32)
 BATCH_SIZES = (1, 4, 8, 16, 32, 64)

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from service.llm import LLM, ChatReply, ChatRequest
+from service.llm.client import LLM, ChatReply, ChatRequest
 
 
 class CachedLLM:

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.cascade import definitions_text, goal_as_data
 from service.errors import LLMError
-from service.llm import Usage
-from service.prompts import render_prompt
-from service.structured import StructuredLLM, schema_text
+from service.llm.client import Usage
+from service.llm.prompts import render_prompt
+from service.llm.structured import StructuredLLM, schema_text
 from service.taxonomy import Kind
 
 

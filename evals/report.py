@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from evals.metrics import classification_metrics
+from evals.kind_metrics import classification_metrics
 from evals.runner import ResultRow
 from evals.summary import RunMetrics
 from service.taxonomy import KIND_ORDER

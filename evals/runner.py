@@ -12,9 +12,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.judge import Judge, JudgeVerdict
-from service.embeddings import Embedder
 from service.engine import Engine
 from service.errors import GoalRewriterError
+from service.model.embeddings import Embedder
 from service.schemas import RewriteRequest, RewriteResponse, goal_problems, goal_text_adapter
 from service.taxonomy import Kind
 

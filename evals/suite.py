@@ -19,12 +19,12 @@ from evals.judge import Judge
 from evals.report import compare, write_run
 from evals.runner import EvalItem, ResultRow, load_items, run_items
 from evals.summary import RunMetrics, gate, load_thresholds, summarize
-from service.breaker import CircuitBreaker
 from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier, openai_llm
 from service.errors import ConfigError
-from service.prompts import load_prompt
-from service.structured import StructuredLLM
+from service.llm.breaker import CircuitBreaker
+from service.llm.prompts import load_prompt
+from service.llm.structured import StructuredLLM
 
 
 def _items(data: Path | None) -> tuple[list[EvalItem], str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from evals.judge import JudgeMetrics, judge_metrics
-from evals.metrics import ClassificationMetrics, classification_metrics
+from evals.kind_metrics import ClassificationMetrics, classification_metrics
 from evals.runner import ResultRow
 from service.taxonomy import Kind
 

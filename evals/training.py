@@ -14,11 +14,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from evals.dataset import LabelledGoal, digest
-from evals.metrics import classification_metrics
+from evals.kind_metrics import classification_metrics
 from service.classifier import Classifier, ClassifierHead, Provenance, softmax
 from service.cues import find_cues
-from service.embeddings import Embedder
 from service.features import FEATURE_SET, WORD_PATTERN, NgramVocabulary, assemble, cue_flags
+from service.model.embeddings import Embedder
 from service.taxonomy import KIND_ORDER
 
 C_GRID = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)

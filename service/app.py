@@ -11,7 +11,6 @@ from functools import partial
 from fastapi import FastAPI
 
 from service import __version__
-from service.access import AccessControl
 from service.api import batch, feedback, goals, health, web
 from service.api.errors import install_error_handlers
 from service.api.idempotency import IdempotencyMiddleware
@@ -19,11 +18,12 @@ from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import router as metrics_router
 from service.api.telemetry import Telemetry
 from service.config import Settings, get_settings
-from service.draining import Draining
 from service.engine import EngineLoader, EngineState, load_engine
-from service.housekeeping import keep_tidy
-from service.metrics import Metrics, llm_breaker
-from service.ratelimit import RateLimiter
+from service.serving.access import AccessControl
+from service.serving.draining import Draining
+from service.serving.housekeeping import keep_tidy
+from service.serving.prometheus import Metrics, llm_breaker
+from service.serving.ratelimit import RateLimiter
 from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
 from service.store.idempotency import IdempotencyStore

@@ -11,14 +11,14 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.cues import find_cues
 from service.errors import LLMError
-from service.examples import ExampleIndex
 from service.language import looks_english
-from service.llm import Usage
+from service.llm.client import Usage
+from service.llm.examples import ExampleIndex
+from service.llm.prompts import RenderedPrompt, render_prompt
+from service.llm.structured import StructuredLLM, schema_text
 from service.observe import observer
-from service.prompts import RenderedPrompt, render_prompt
 from service.reasons import explain
 from service.schemas import Classification
-from service.structured import StructuredLLM, schema_text
 from service.taxonomy import KINDS, Kind
 
 _NOT_ENGLISH = "; the goal does not look like English, the one language the embedded classifier knows"

@@ -11,9 +11,9 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.cues import Cues, find_cues
-from service.embeddings import Embedder, Vectors
 from service.errors import ArtifactError
 from service.features import FEATURE_SET, NgramVocabulary, featurize
+from service.model.embeddings import Embedder, Vectors
 from service.reasons import explain
 from service.schemas import Classification, Probabilities
 from service.taxonomy import KIND_ORDER, Kind

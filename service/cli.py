@@ -15,9 +15,9 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from service.admin import add_commands, serving_host
 from service.config import Settings, get_settings
 from service.errors import ConfigError, StoreError
+from service.serving.admin import add_commands, serving_host
 
 
 def _goals_from(args: Sequence[str], stdin: TextIO) -> Iterator[str]:
@@ -83,8 +83,8 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.draining import DrainingServer
-    from service.logs import logging_config
+    from service.serving.draining import DrainingServer
+    from service.serving.logs import logging_config
 
     settings = settings.model_copy(
         update={"host": options.host or settings.host, "port": options.port or settings.port}
@@ -113,7 +113,7 @@ def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
     """Retrain the classifier head on the train split and write the artifact."""
     from evals.dataset import Split, in_split, load_goals
     from evals.training import train_head
-    from service.embeddings import SentenceTransformerEmbedder
+    from service.model.embeddings import SentenceTransformerEmbedder
 
     rows = load_goals()
     head = train_head(

@@ -9,19 +9,19 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from service.batching import BatchingEmbedder
-from service.breaker import CircuitBreaker
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
-from service.embeddings import CachingEmbedder
 from service.errors import ConfigError, NotReady
-from service.examples import ExampleIndex
-from service.llm import LLM, OpenAIChat
-from service.model_process import ModelProcess, usable_cores
+from service.llm.breaker import CircuitBreaker
+from service.llm.client import LLM, OpenAIChat
+from service.llm.examples import ExampleIndex
+from service.llm.structured import StructuredLLM
+from service.model.embeddings import CachingEmbedder
+from service.model.pool import BatchingEmbedder
+from service.model.process import ModelProcess, usable_cores
 from service.playbook import Playbook
 from service.rewriter import Rewriter
-from service.structured import StructuredLLM
 
 logger = logging.getLogger(__name__)
 

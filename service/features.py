@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from service.cues import CUE_COUNT, Cues, find_cues
-from service.embeddings import Embedder, Vectors
+from service.model.embeddings import Embedder, Vectors
 
 FEATURE_SET = "minilm-unit+cues+tfidf12-v1"
 # Block weights chosen by cross-validation on train+dev (never test): the embedding carries meaning, the

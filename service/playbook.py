@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.config import PACKAGE_DATA
-from service.embeddings import Embedder, Vectors
+from service.model.embeddings import Embedder, Vectors
 
 Cadence = Literal["daily", "weekly", "fortnightly", "monthly", "quarterly", "per occurrence"]
 CADENCE_PHRASES: dict[str, str] = {

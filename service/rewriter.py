@@ -12,14 +12,14 @@ from service.cascade import Cascade, definitions_text, goal_as_data
 from service.config import Settings
 from service.cues import Cue, find_cues
 from service.errors import LLMError
-from service.examples import ExampleIndex
-from service.llm import Usage
+from service.llm.client import Usage
+from service.llm.examples import ExampleIndex
+from service.llm.prompts import RenderedPrompt, render_prompt
+from service.llm.structured import LLMTrace, StructuredLLM, schema_text
 from service.observe import observer
 from service.playbook import CADENCE_PHRASES, Draft, Playbook, adapt
-from service.prompts import RenderedPrompt, render_prompt
 from service.schemas import Classification, Engine, Rewrite, RewriteContext, RewriteRequest, RewriteResponse
 from service.scoring import score_rewrites, specificity
-from service.structured import LLMTrace, StructuredLLM, schema_text
 from service.taxonomy import KINDS, Kind
 from service.topic import goal_topic
 

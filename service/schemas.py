@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from service.structured import LLMTrace
+from service.llm.structured import LLMTrace
 from service.taxonomy import Kind
 
 MAX_GOAL_CHARS = 1000

@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from service.breaker import CircuitBreaker
 from service.cascade import Cascade
 from service.classifier import Classifier
 from service.config import Settings
 from service.errors import LLMUnavailable
-from service.examples import ExampleIndex
-from service.llm import FakeLLM
-from service.structured import StructuredLLM
+from service.llm.breaker import CircuitBreaker
+from service.llm.client import FakeLLM
+from service.llm.examples import ExampleIndex
+from service.llm.structured import StructuredLLM
 from service.taxonomy import KINDS, Kind
 
 CascadeFactory = Callable[[FakeLLM, float], Cascade]

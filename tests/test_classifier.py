@@ -10,8 +10,8 @@ from evals.classification import score_baseline, score_classifier
 from evals.dataset import Split, in_split, load_goals
 from evals.training import train_head
 from service.classifier import Classifier, ClassifierHead
-from service.embeddings import FakeEmbedder
 from service.errors import ArtifactError
+from service.model.embeddings import FakeEmbedder
 from service.taxonomy import KIND_ORDER, KINDS, Kind
 
 

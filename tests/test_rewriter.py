@@ -12,7 +12,7 @@ from evals.dataset import Split, in_split, load_goals
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
-from service.llm import OpenAIChat
+from service.llm.client import OpenAIChat
 from service.playbook import Draft
 from service.schemas import RewriteRequest, RewriteResponse
 from service.taxonomy import Kind

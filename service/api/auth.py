@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.access import AccessControl, Caller
-from service.ratelimit import RateLimiter
+from service.serving.access import AccessControl, Caller
+from service.serving.ratelimit import RateLimiter
 from service.store.keys import Scope
 
 # auto_error off: the access check words the 401 itself (and open mode needs no header at all).

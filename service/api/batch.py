@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from service.api.auth import CallerDep, spend
 from service.api.deps import CascadeDep, RewriterDep, SettingsDep
 from service.api.goals import ERRORS
-from service.batch import MAX_BATCH_ITEMS, BatchRequest, BatchResponse, run_batch
+from service.serving.batch import MAX_BATCH_ITEMS, BatchRequest, BatchResponse, run_batch
 from service.store.keys import Scope
 
 router = APIRouter(prefix="/v1", tags=["goals"])

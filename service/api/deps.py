@@ -12,10 +12,10 @@ from fastapi import Depends, Request
 
 from service.cascade import Cascade
 from service.config import Settings
-from service.draining import Draining
 from service.engine import EngineState
-from service.metrics import Metrics
 from service.rewriter import Rewriter
+from service.serving.draining import Draining
+from service.serving.prometheus import Metrics
 
 
 async def get_engine_state(request: Request) -> EngineState:

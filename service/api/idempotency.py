@@ -9,9 +9,9 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.access import AccessControl
 from service.errors import AccessDenied, IdempotencyInProgress, IdempotencyKeyReused
 from service.schemas import ErrorBody
+from service.serving.access import AccessControl
 from service.store.idempotency import IdempotencyStore
 
 HEADER = "idempotency-key"

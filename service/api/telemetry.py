@@ -10,9 +10,9 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.logs import request_id
-from service.metrics import UNROUTED, Metrics
 from service.observe import observing
+from service.serving.logs import request_id
+from service.serving.prometheus import UNROUTED, Metrics
 
 access_log = logging.getLogger("service.access")
 # A caller's id is kept only when it cannot smuggle anything into a log line or a header.

@@ -9,15 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.access import AccessControl
-from service.admin import serving_host
 from service.config import Settings
 from service.engine import Engine
 from service.errors import Unauthorized
 from service.schemas import ErrorBody
+from service.serving.access import AccessControl
+from service.serving.admin import serving_host
 from service.store.db import open_database
 from service.store.keys import KeyStore, Scope
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 CANARY_GOAL = "Ship the zqxcanarygoal migration by March"
 

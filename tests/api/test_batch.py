@@ -12,13 +12,13 @@ import pytest
 
 from evals.dataset import load_goals
 from service.app import create_app
-from service.batch import BatchResponse
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
-from service.llm import ChatReply, ChatRequest, FunctionLLM
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM
 from service.schemas import Classification
-from tests.serving import running, serving_engine, wait_until_loaded
+from service.serving.batch import BatchResponse
+from tests.live_server import running, serving_engine, wait_until_loaded
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from schemathesis.checks import (
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

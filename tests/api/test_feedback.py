@@ -17,7 +17,7 @@ from service.engine import Engine
 from service.store.db import open_database
 from service.store.feedback import FeedbackRecord, FeedbackStore
 from service.store.keys import KeyStore, Scope
-from tests.serving import running, serving_engine
+from tests.live_server import running, serving_engine
 
 CLIENTS = 6
 EACH = 20

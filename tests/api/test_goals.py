@@ -11,7 +11,7 @@ from service.config import Settings
 from service.engine import Engine
 from service.schemas import MAX_GOAL_CHARS, Classification, ErrorBody, RewriteResponse
 from service.taxonomy import KINDS
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
 from service.errors import ArtifactError
-from tests.serving import running, wait_until_loaded
+from tests.live_server import running, wait_until_loaded
 
 
 def test_readyz_is_503_until_the_engine_loads(settings: Settings, embedded_engine: Engine) -> None:

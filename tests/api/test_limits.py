@@ -14,7 +14,7 @@ import pytest
 from service.config import Settings
 from service.engine import Engine
 from service.schemas import Classification, ErrorBody
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 LIMIT = 4096
 GOAL = b'{"goal": "Close 20 deals per month"}'

@@ -13,8 +13,8 @@ from service.app import create_app
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
-from service.llm import ChatReply, FakeLLM, TransportError
-from tests.serving import running, serving_engine, wait_until_loaded
+from service.llm.client import ChatReply, FakeLLM, TransportError
+from tests.live_server import running, serving_engine, wait_until_loaded
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

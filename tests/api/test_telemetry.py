@@ -16,8 +16,8 @@ from service.app import create_app
 from service.cascade import Cascade
 from service.config import Settings
 from service.engine import Engine
-from service.logs import JsonFormatter, RequestIdFilter
-from tests.serving import running, wait_until_loaded
+from service.serving.logs import JsonFormatter, RequestIdFilter
+from tests.live_server import running, wait_until_loaded
 
 CANARY = "Zanzibarquokka"
 

@@ -20,7 +20,7 @@ from evals.dataset import (
 )
 from service.classifier import ClassifierHead
 from service.config import Settings
-from service.embeddings import model_fingerprint, packaged_model_path
+from service.model.embeddings import model_fingerprint, packaged_model_path
 from service.taxonomy import Kind
 
 ROWS = load_goals()

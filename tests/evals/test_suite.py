@@ -11,13 +11,13 @@ from evals.cache import CachedLLM
 from evals.judge import Judge
 from evals.runner import EvalItem, ResultRow, run_items
 from evals.summary import RunMetrics
-from service.breaker import CircuitBreaker
 from service.cli import main
 from service.config import OutputMode, Settings
 from service.engine import Engine
-from service.llm import ChatReply, ChatRequest, FakeLLM
-from service.prompts import ChatMessage
-from service.structured import StructuredLLM
+from service.llm.breaker import CircuitBreaker
+from service.llm.client import ChatReply, ChatRequest, FakeLLM
+from service.llm.prompts import ChatMessage
+from service.llm.structured import StructuredLLM
 from service.taxonomy import Kind
 
 ITEMS = [

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from evals.wire import Connection, WireError
-from tests.serving import running
+from tests.live_server import running
 
 
 def _app() -> FastAPI:

@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from service.app import create_app
-from service.breaker import BreakerState
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine, openai_llm
+from service.llm.breaker import BreakerState
 from service.schemas import Classification, RewriteResponse
 from tests.fault_server import FaultServer, fault_server
-from tests.serving import running, wait_until_loaded
+from tests.live_server import running, wait_until_loaded
 
 T = TypeVar("T", Classification, RewriteResponse)
 DEADLINE_S = 3.0

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from service.breaker import BreakerState
 from service.classifier import Classifier
 from service.config import Settings
+from service.llm.breaker import BreakerState
 from tests.fault_server import FaultServer, Mode
 from tests.faults.conftest import CLASSIFY_GOALS, DEADLINE_S, FAULT_CASES, MARGIN_S, REWRITE_GOALS, service
 

@@ -7,7 +7,7 @@ import json
 import re
 import zlib
 
-from service.llm import ChatReply, ChatRequest, FunctionLLM
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM
 
 _GOAL = re.compile(r"<goal>(.*?)</goal>", re.DOTALL)
 # A draft the rewriter can keep: first person, a practice, a cadence, the goal's words in view.

@@ -12,10 +12,10 @@ import pytest
 from service.app import create_app
 from service.config import Settings
 from service.engine import Engine
-from service.llm import FunctionLLM
+from service.llm.client import FunctionLLM
 from service.schemas import Classification, RewriteResponse
 from tests.hostile.checks import SYSTEM_CANARY, check_api_answer, check_page, load_corpus
-from tests.serving import running, wait_until_loaded
+from tests.live_server import running, wait_until_loaded
 
 # Caller A's goal carries this; caller B then asks for it in every way the corpus knows.
 CALLER_CANARY = "badge-5e1d0c9b8a7f6e43"

@@ -15,7 +15,7 @@ from service.engine import Engine
 from service.schemas import Classification, RewriteResponse
 from service.taxonomy import KINDS
 from tests.hostile.checks import SYSTEM_CANARY, Injection, check_api_answer, check_page, load_corpus
-from tests.serving import running, wait_until_loaded
+from tests.live_server import running, wait_until_loaded
 
 CORPUS = load_corpus()
 CATEGORIES = {

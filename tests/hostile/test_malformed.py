@@ -12,7 +12,7 @@ import pytest
 from service.config import Settings
 from service.engine import Engine
 from service.schemas import Classification, ErrorBody, RewriteResponse
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data; boundary=x"

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.engine import Engine
 from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
-from tests.serving import serving_engine
+from tests.live_server import serving_engine
 
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and nothing that would reach off the machine (updates, sync, field trials, QUIC probes).

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.engine import Engine, build_engine, openai_llm
 from service.taxonomy import KINDS
 from service.web.goals_text import MAX_GOALS
-from tests.serving import running, wait_until_loaded
+from tests.live_server import running, wait_until_loaded
 
 
 def test_page_explains_the_three_kinds_from_the_taxonomy(client: httpx.Client) -> None:

@@ -11,11 +11,13 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from service.batching import BatchingEmbedder
 from service.classifier import Classifier, ClassifierHead, Provenance
 from service.config import Settings
 from service.cues import CUE_COUNT
-from service.embeddings import (
+from service.engine import build_engine, load_embedded_classifier
+from service.errors import ModelStopped
+from service.features import FEATURE_SET, NgramVocabulary
+from service.model.embeddings import (
     CachingEmbedder,
     FakeEmbedder,
     SentenceTransformerEmbedder,
@@ -23,9 +25,7 @@ from service.embeddings import (
     model_fingerprint,
     packaged_model_path,
 )
-from service.engine import build_engine, load_embedded_classifier
-from service.errors import ModelStopped
-from service.features import FEATURE_SET, NgramVocabulary
+from service.model.pool import BatchingEmbedder
 from service.taxonomy import KIND_ORDER
 
 # Long enough never to expire in a test: a batch that waits for it has a bug, and result() times out first.

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from service.cores import Cores
+from service.model.cores import Cores
 
 WAIT_S = 5.0
 

@@ -11,10 +11,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from service.breaker import BreakerState, CircuitBreaker
 from service.engine import EngineState
+from service.llm.breaker import BreakerState, CircuitBreaker
+from service.llm.structured import LLMTrace
 from service.schemas import Classification, RewriteResponse
-from service.structured import LLMTrace
 
 # From a cached classification (a few ms) to a rewrite that waits out the LLM deadline (30 s by default).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)

@@ -69,7 +69,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         if threads:
-            # Process-wide, and only this adapter uses torch (see service.cores for why threads are counted).
+            # Process-wide, and only this adapter uses torch (service.model.cores: why threads are counted).
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(path), device="cpu")
         self._fingerprint = model_fingerprint(path)

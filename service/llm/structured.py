@@ -19,11 +19,11 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from service.breaker import CircuitBreaker
 from service.config import Settings
 from service.errors import LLMError, LLMOutputInvalid, LLMUnavailable
-from service.llm import LLM, ChatReply, ChatRequest, TransportError, Usage
-from service.prompts import ChatMessage, RenderedPrompt, render_prompt
+from service.llm.breaker import CircuitBreaker
+from service.llm.client import LLM, ChatReply, ChatRequest, TransportError, Usage
+from service.llm.prompts import ChatMessage, RenderedPrompt, render_prompt
 
 T = TypeVar("T", bound=BaseModel)
 _MIN_ATTEMPT_S = 0.05

@@ -19,8 +19,8 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.engine import build_engine, openai_llm
 from service.schemas import Classification, RewriteResponse
+from tests.live_server import running, wait_until_loaded
 from tests.llama_server import llama_server
-from tests.serving import running, wait_until_loaded
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 DEADLINE_S = 40.0

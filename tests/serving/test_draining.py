@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.config import Settings
-from service.draining import Draining, DrainingServer
 from service.engine import Engine
-from tests.serving import running, wait_until_loaded
+from service.serving.draining import Draining, DrainingServer
+from tests.live_server import running, wait_until_loaded
 
 
 class ManualClock:

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from service.embeddings import SentenceTransformerEmbedder, Vectors
 from service.errors import ModelStopped
+from service.model.embeddings import SentenceTransformerEmbedder, Vectors
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ModelProcess:
         # A plain child interpreter on one end of a socket pair, not multiprocessing: the child never
         # re-imports the parent's main module, and it sees the pipe close whenever the parent ends.
         ours, theirs = socket.socketpair()
-        command = [sys.executable, "-m", "service.model_process", str(theirs.fileno()), str(threads)]
+        command = [sys.executable, "-m", "service.model.process", str(theirs.fileno()), str(threads)]
         if model_path is not None:
             command.append(str(model_path))
         # OpenMP's idle threads spin for about 300,000 rounds after each operation, and so for milliseconds

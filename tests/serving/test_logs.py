@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 
 from service.config import LogFormat
-from service.logs import JsonFormatter, RequestIdFilter, logging_config, request_id
+from service.serving.logs import JsonFormatter, RequestIdFilter, logging_config, request_id
 
 
 @pytest.fixture

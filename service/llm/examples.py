@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evals.dataset import LabelledGoal, Split, in_split, load_goals
-from service.embeddings import Embedder, Vectors
+from service.model.embeddings import Embedder, Vectors
 from service.taxonomy import KIND_ORDER
 
 

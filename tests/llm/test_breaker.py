@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.breaker import BreakerState, CircuitBreaker
+from service.llm.breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

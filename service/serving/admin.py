@@ -9,9 +9,9 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from service.access import is_loopback
 from service.config import Settings
 from service.errors import ConfigError
+from service.serving.access import is_loopback
 from service.store.keys import Scope
 
 if TYPE_CHECKING:

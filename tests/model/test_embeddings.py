@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.embeddings import CachingEmbedder, FakeEmbedder
+from service.model.embeddings import CachingEmbedder, FakeEmbedder
 
 
 def test_repeated_texts_are_embedded_once_and_come_back_identical() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evals.baseline import keyword_baseline
-from evals.metrics import classification_metrics, expected_calibration_error, format_confusion
+from evals.kind_metrics import classification_metrics, expected_calibration_error, format_confusion
 from service.taxonomy import Kind
 
 OUT, PERF, MAST = Kind.OUTCOME, Kind.PERFORMANCE, Kind.MASTERY

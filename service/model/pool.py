@@ -6,7 +6,7 @@ Each caller's texts are queued; one worker per model takes what is waiting (coll
 of one thread each, side by side, encode more sentences a second than one model with every core (`make
 bench` measures both): a forward pass is hundreds of small operations, and every thread of one model waits
 for the slowest at each. A batch that finds no other work, queued or running, takes every core instead,
-so a lone request is as fast as the model can be, as long as that pays (`service.cores`).
+so a lone request is as fast as the model can be, as long as that pays (`service.model.cores`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Protocol
 
 import numpy as np
 
-from service.cores import Cores
-from service.embeddings import Vectors
 from service.errors import ModelStopped
+from service.model.cores import Cores
+from service.model.embeddings import Vectors
 
 logger = logging.getLogger(__name__)
 

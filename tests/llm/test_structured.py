@@ -7,12 +7,12 @@ import pytest
 import respx
 from pydantic import BaseModel, ConfigDict
 
-from service.breaker import BreakerState, CircuitBreaker
 from service.config import OutputMode, Settings
 from service.errors import LLMOutputInvalid, LLMUnavailable
-from service.llm import OpenAIChat, Usage
-from service.prompts import ChatMessage, RenderedPrompt
-from service.structured import StructuredLLM, parse_answer
+from service.llm.breaker import BreakerState, CircuitBreaker
+from service.llm.client import OpenAIChat, Usage
+from service.llm.prompts import ChatMessage, RenderedPrompt
+from service.llm.structured import StructuredLLM, parse_answer
 from service.taxonomy import Kind
 from tests.openai_wire import BASE_URL, completion, ok, sent
 

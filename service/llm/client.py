@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.config import OutputMode
 from service.errors import LLMUnavailable
-from service.prompts import ChatMessage
+from service.llm.prompts import ChatMessage
 
 logger = logging.getLogger(__name__)
 

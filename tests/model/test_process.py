@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.embeddings import SentenceTransformerEmbedder
 from service.errors import ConfigError, ModelStopped
-from service.model_process import ModelProcess
+from service.model.embeddings import SentenceTransformerEmbedder
+from service.model.process import ModelProcess
 
 GOALS = ["Close 20 deals per month", "be a better leader", "read one industry report a week"]
 

@@ -7,8 +7,8 @@ import pytest
 import respx
 
 from service.config import OutputMode
-from service.llm import ChatRequest, OpenAIChat, TransportError, retry_after_seconds
-from service.prompts import ChatMessage
+from service.llm.client import ChatRequest, OpenAIChat, TransportError, retry_after_seconds
+from service.llm.prompts import ChatMessage
 from tests.openai_wire import BASE_URL, completion, ok, sent
 
 SCHEMA = {"type": "object", "properties": {"kind": {"type": "string"}}, "required": ["kind"]}

@@ -1,0 +1,1 @@
+"""What only the HTTP server needs: access, rate limits, metrics, logs, draining, housekeeping, admin."""

@@ -1,0 +1,1 @@
+"""Tests of the LLM client, structured output, the breaker and a real llama.cpp server."""
