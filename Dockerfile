@@ -3,7 +3,8 @@
 # (.ci/build-image makes one with debootstrap and builds with buildah).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-# The build stage installs into a venv; only the venv and the prompts reach the image, not pip's build tree.
+# The build stage installs into a venv; only the venv reaches the image (the package carries its prompts and
+# data), not pip's build tree.
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -17,8 +18,9 @@ ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 RUN python -m pip install --upgrade pip \
  && python -m pip install --index-url ${TORCH_INDEX} --extra-index-url https://pypi.org/simple torch==2.13.0
 COPY pyproject.toml constraints.txt README.md ./
+# service/prompts links to prompts/, so both are copied; the eval suite is not part of the runtime.
+COPY prompts/ prompts/
 COPY service/ service/
-COPY evals/ evals/
 # torch's C++ unit tests and headers (about 145 MB) serve only its own tests and compiling extensions.
 RUN python -m pip install -c constraints.txt . \
  && rm -rf /opt/venv/lib/python3.*/site-packages/torch/test \
@@ -31,11 +33,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     GOAL_HOST=0.0.0.0 \
-    GOAL_PORT=8000 \
-    GOAL_PROMPTS_DIR=/app/prompts
+    GOAL_PORT=8000
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY prompts/ prompts/
 # The default SQLite store lives in ./var: the one folder the server writes, so the one the user owns.
 RUN useradd --create-home --uid 10001 goal \
  && mkdir var \

@@ -14,12 +14,13 @@ import re
 import time
 from collections.abc import Sequence
 
-from evals.dataset import LabelledGoal, Split, in_split, load_goals
+from evals.dataset import load_goals
 from evals.kind_metrics import classification_metrics
 from service.cascade import Cascade
 from service.classifier import Classifier
 from service.config import Settings, get_settings
 from service.engine import load_embedded_classifier
+from service.labelled import LabelledGoal, Split, in_split
 from service.llm.breaker import CircuitBreaker
 from service.llm.client import ChatReply, ChatRequest, FunctionLLM
 from service.llm.examples import ExampleIndex
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings: Settings = get_settings()
     rows = in_split(load_goals(), Split(options.split))
     classifier = load_embedded_classifier(settings)
-    examples = ExampleIndex.from_train_split(classifier.embedder)
+    examples = ExampleIndex.from_package(classifier.embedder)
     print(
         f"cascade on the {options.split} split (n={len(rows)}), stand-in LLM with the gold label after "
         f"{options.delay_ms:.0f} ms; default threshold {settings.cascade_threshold}"

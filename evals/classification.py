@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evals.baseline import keyword_baseline
-from evals.dataset import LabelledGoal, Split, in_split, load_goals
+from evals.dataset import load_goals
 from evals.kind_metrics import ClassificationMetrics, classification_metrics, format_confusion
 from evals.training import train_head
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import load_embedded_classifier
+from service.labelled import LabelledGoal, Split, in_split
 from service.model.embeddings import Embedder, SentenceTransformerEmbedder
 
 # Each group's families were written by a different author; holding a group out tests the head on

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from evals.dataset import LabelledGoal, Split, in_split, load_goals
+from evals.dataset import load_goals
 from service.engine import Engine
+from service.labelled import LabelledGoal, Split, in_split
 from service.schemas import RewriteRequest, RewriteResponse
 from service.scoring import score_rewrites
 from service.taxonomy import Kind

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from evals.cache import CachedLLM
-from evals.dataset import GOALS_PATH, Split, in_split, load_goals
+from evals.dataset import GOALS_PATH, load_goals
 from evals.judge import Judge
 from evals.report import compare, write_run
 from evals.runner import EvalItem, ResultRow, load_items, run_items
@@ -22,6 +22,7 @@ from evals.summary import RunMetrics, gate, load_thresholds, summarize
 from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier, openai_llm
 from service.errors import ConfigError
+from service.labelled import Split, in_split
 from service.llm.breaker import CircuitBreaker
 from service.llm.prompts import load_prompt
 from service.llm.structured import StructuredLLM

@@ -13,11 +13,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from evals.dataset import LabelledGoal, digest
 from evals.kind_metrics import classification_metrics
 from service.classifier import Classifier, ClassifierHead, Provenance, softmax
 from service.cues import find_cues
 from service.features import FEATURE_SET, WORD_PATTERN, NgramVocabulary, assemble, cue_flags
+from service.labelled import LabelledGoal, digest
 from service.model.embeddings import Embedder
 from service.taxonomy import KIND_ORDER
 

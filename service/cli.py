@@ -111,25 +111,31 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
     """Retrain the classifier head on the train split and write the artifact."""
-    from evals.dataset import Split, in_split, load_goals
+    from evals.dataset import load_goals
     from evals.training import train_head
+    from service.labelled import Split, in_split, write_goals
+    from service.llm.examples import EXAMPLES_PATH
     from service.model.embeddings import SentenceTransformerEmbedder
 
     rows = load_goals()
+    train = in_split(rows, Split.TRAIN)
     head = train_head(
         embedder=SentenceTransformerEmbedder(settings.model_path),
-        train=in_split(rows, Split.TRAIN),
+        train=train,
         dev=in_split(rows, Split.DEV),
     )
     head.save(settings.classifier_path)
     print(f"wrote {settings.classifier_path}: {head.provenance.model_dump_json()}")
+    # The LLM's few-shot examples ship with the package, so the service never reads the eval suite's files.
+    write_goals(EXAMPLES_PATH, train)
+    print(f"wrote {EXAMPLES_PATH}: {len(train)} train-split goals for few-shot prompts")
     return 0
 
 
 def cmd_eval_classify(options: argparse.Namespace, settings: Settings) -> int:
     """Score the classifier and the keyword baseline on a split; optionally the cross-family check."""
     from evals.classification import report_cross_family, report_split
-    from evals.dataset import Split
+    from service.labelled import Split
 
     print(report_split(settings, Split(options.split)))
     if options.cross_family:
@@ -139,9 +145,9 @@ def cmd_eval_classify(options: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval_rewrite(options: argparse.Namespace, settings: Settings) -> int:
     """Score the embedded engine's rewrites on a split."""
-    from evals.dataset import Split
     from evals.rewrites import report_split
     from service.engine import load_engine
+    from service.labelled import Split
 
     print(report_split(load_engine(settings), Split(options.split)))
     return 0

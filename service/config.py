@@ -9,8 +9,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-REPO_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DATA = PACKAGE_DIR / "data"
+# The repository's prompts/ folder, linked into the package so a wheel carries it.
+PACKAGE_PROMPTS = PACKAGE_DIR / "prompts"
 
 
 class OutputMode(StrEnum):
@@ -42,7 +44,7 @@ class Settings(BaseSettings):
     classifier_path: Path = Field(
         default=PACKAGE_DATA / "classifier.json", description="Trained classifier head (JSON artifact)."
     )
-    prompts_dir: Path = Field(default=REPO_PROMPTS, description="Folder of prompt template files.")
+    prompts_dir: Path = Field(default=PACKAGE_PROMPTS, description="Folder of prompt template files.")
     log_level: str = Field(default="info", description="Log level for the server.")
     log_format: LogFormat = Field(
         default=LogFormat.JSON, description="`json`: one JSON object per line; `text`: for reading by eye."
@@ -80,9 +82,15 @@ class Settings(BaseSettings):
     llm_max_reasks: int = Field(
         default=2, ge=0, le=5, description="Re-asks after output that fails validation."
     )
-    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_temperature: float = Field(
+        default=0.2, ge=0, le=2, description="Sampling temperature of every LLM call."
+    )
     llm_max_tokens: int = Field(default=700, ge=16, description="Completion token cap per call.")
-    llm_output_mode: OutputMode = Field(default=OutputMode.JSON_SCHEMA)
+    llm_output_mode: OutputMode = Field(
+        default=OutputMode.JSON_SCHEMA,
+        description="How structured output is asked for: `json_schema` (`json_object` once a server rejects "
+        "it), `json_object`, or `plain`: no response format, the answer still validated and re-asked.",
+    )
     llm_breaker_failures: int = Field(
         default=3, ge=1, description="Failed calls in a row that open the breaker."
     )

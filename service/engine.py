@@ -33,12 +33,13 @@ class Engine:
     classifier: Classifier
     cascade: Cascade
     rewriter: Rewriter
+    llm: StructuredLLM | None = None
 
     async def aclose(self) -> None:
         """Stop the embedding worker and close the LLM client's connections, if there is one."""
         await asyncio.to_thread(self.classifier.embedder.close)
-        if self.cascade.llm is not None:
-            await self.cascade.llm.llm.aclose()
+        if self.llm is not None:
+            await self.llm.aclose()
 
 
 EngineLoader = Callable[[Settings], Engine]
@@ -93,7 +94,7 @@ def build_engine(
             clock=breaker_clock,
         )
         structured = StructuredLLM(llm=llm, settings=settings, breaker=breaker)
-        examples = ExampleIndex.from_train_split(classifier.embedder)
+        examples = ExampleIndex.from_package(classifier.embedder)
     cascade = Cascade(classifier=classifier, settings=settings, llm=structured, examples=examples)
     rewriter = Rewriter(
         cascade=cascade,
@@ -102,7 +103,7 @@ def build_engine(
         llm=structured,
         examples=examples,
     )
-    return Engine(classifier=classifier, cascade=cascade, rewriter=rewriter)
+    return Engine(classifier=classifier, cascade=cascade, rewriter=rewriter, llm=structured)
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -143,7 +144,16 @@ class EngineState:
         try:
             self._engine = await asyncio.to_thread(loader, settings)
         except ConfigError as exc:
+            # A setting or an artifact is wrong, and its message says which and how to fix it.
             self._failure = str(exc)
             logger.error("embedded engine failed to load: %s", exc)
+        except Exception as exc:
+            # Anything else (a bad playbook row, a model process that died at start) must not leave the
+            # replica "loading" for ever: /readyz answers 503 with this reason, and the log has the traceback.
+            self._failure = f"{type(exc).__name__}: {exc}"
+            logger.exception(
+                "embedded engine failed to load (%s); fix the cause shown in the traceback and restart",
+                self._failure,
+            )
         else:
             logger.info("engine ready (LLM %s)", "on" if settings.llm_enabled else "off")

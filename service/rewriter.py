@@ -18,7 +18,14 @@ from service.llm.prompts import RenderedPrompt, render_prompt
 from service.llm.structured import LLMTrace, StructuredLLM, schema_text
 from service.observe import observer
 from service.playbook import CADENCE_PHRASES, Draft, Playbook, adapt
-from service.schemas import Classification, Engine, Rewrite, RewriteContext, RewriteRequest, RewriteResponse
+from service.schemas import (
+    Classification,
+    EngineName,
+    Rewrite,
+    RewriteContext,
+    RewriteRequest,
+    RewriteResponse,
+)
 from service.scoring import score_rewrites, specificity
 from service.taxonomy import KINDS, Kind
 from service.topic import goal_topic
@@ -77,7 +84,13 @@ class Rewriter:
             return await asyncio.to_thread(self._confirm, goal, classification, questions)
         embedded = await asyncio.to_thread(self._embedded, request, topic)
         if self.llm is None:
-            return self._answer(request, classification, embedded, questions, engine="embedded")
+            return self._answer(
+                request,
+                classification=classification,
+                rewrites=embedded,
+                questions=questions,
+                engine="embedded",
+            )
         usage = Usage()
         prompt = await asyncio.to_thread(self._prompt, request)
         try:
@@ -86,32 +99,44 @@ class Rewriter:
             trace = self.llm.trace(prompt, usage)
             # When the kind's failed ask spent the time, its failure is why the rewrites are the playbook's.
             reason = (classification.degraded_reason if exc.code == "llm_deadline" else None) or exc.code
-            return self._answer(request, classification, embedded, questions, "embedded", reason, trace)
+            return self._answer(
+                request,
+                classification=classification,
+                rewrites=embedded,
+                questions=questions,
+                engine="embedded",
+                degraded_reason=reason,
+                trace=trace,
+            )
         drafts = [
             d.model_copy(update={"text": d.text.strip()}) for d in answer.value.rewrites[: request.n * 2]
         ]
         system = prompt.messages[0].content if prompt.messages[0].role == "system" else ""
         own = goal + _context_text(request.context, prefix=" ")
-        echoed = [d for d in drafts if not _echoes(d, system=system, own=own)]
+        clean = [d for d in drafts if not _echoes(d, system=system, own=own)]
         llm_questions = [
             q.strip()
             for q in answer.value.coaching_questions
             if 0 < len(q.strip()) <= 200 and not _leaks(q, system=system, own=own)
         ][:3]
-        kept = await asyncio.to_thread(self._keep_controllable, goal, echoed)
+        kept = await asyncio.to_thread(self._keep_controllable, goal, clean)
         if not kept:
             return self._answer(
                 request,
-                classification,
-                embedded,
-                questions,
-                "embedded",
-                "llm_candidates_rejected",
-                answer.trace,
+                classification=classification,
+                rewrites=embedded,
+                questions=questions,
+                engine="embedded",
+                degraded_reason="llm_candidates_rejected",
+                trace=answer.trace,
             )
-        filled = kept + embedded[: max(0, request.n - len(kept))]
         return self._answer(
-            request, classification, filled, llm_questions or questions, "llm", None, answer.trace
+            request,
+            classification=classification,
+            rewrites=kept + embedded[: max(0, request.n - len(kept))],
+            questions=llm_questions or questions,
+            engine="llm",
+            trace=answer.trace,
         )
 
     def _embedded(self, request: RewriteRequest, topic: str) -> list[Rewrite]:
@@ -136,7 +161,7 @@ class Rewriter:
         ]
 
     def _scored(
-        self, goal: str, drafts: list[Draft], *, engine: Engine, prior: list[float] | None = None
+        self, goal: str, drafts: list[Draft], *, engine: EngineName, prior: list[float] | None = None
     ) -> list[Rewrite]:
         """Scored and ranked best first: mastery before the rest, then by overall score plus `prior`."""
         scores = score_rewrites(
@@ -184,10 +209,11 @@ class Rewriter:
     def _answer(
         self,
         request: RewriteRequest,
+        *,
         classification: Classification,
         rewrites: list[Rewrite],
         questions: list[str],
-        engine: Engine,
+        engine: EngineName,
         degraded_reason: str | None = None,
         trace: LLMTrace | None = None,
     ) -> RewriteResponse:

@@ -11,7 +11,7 @@ from service.llm.structured import LLMTrace
 from service.taxonomy import Kind
 
 MAX_GOAL_CHARS = 1000
-Engine = Literal["embedded", "llm"]
+EngineName = Literal["embedded", "llm"]
 
 
 def check_goal_text(value: str) -> str:
@@ -93,7 +93,9 @@ class Classification(BaseModel):
     )
     probabilities: Probabilities
     reason: str = Field(description="What in the goal is or is not under the person's control.")
-    engine: Engine = Field(description="Which engine decided the kind: the embedded classifier or the LLM.")
+    engine: EngineName = Field(
+        description="Which engine decided the kind: the embedded classifier or the LLM."
+    )
     decision: str = Field(
         description="Why that engine decided: the confidence against the cascade threshold."
     )
@@ -134,6 +136,10 @@ class Health(BaseModel):
     """Liveness or readiness."""
 
     status: Literal["ok", "ready", "loading", "failed", "draining"]
+    reason: str | None = Field(
+        default=None,
+        description="Why the engine failed to load, when `status` is `failed`; the log has more.",
+    )
 
 
 class Scores(BaseModel):
@@ -179,7 +185,7 @@ class Rewrite(BaseModel):
     cadence: str = Field(description="How often it is practised or checked.")
     rationale: str = Field(description="Why it is controllable, in plain words.")
     scores: Scores
-    engine: Engine = Field(description="Which engine wrote it.")
+    engine: EngineName = Field(description="Which engine wrote it.")
 
 
 class RewriteResponse(BaseModel):
@@ -191,7 +197,7 @@ class RewriteResponse(BaseModel):
     message: str = Field(description="One sentence to show the person above the rewrites.")
     rewrites: list[Rewrite]
     coaching_questions: list[str]
-    engine: Engine = Field(description="Which engine wrote the rewrites.")
+    engine: EngineName = Field(description="Which engine wrote the rewrites.")
     degraded: bool = Field(
         default=False, description="True when the LLM should have written them but failed."
     )

@@ -1,4 +1,4 @@
-"""The three kinds of goal, worded once from the source articles (../shared/seeds/002, 001, 003, 004).
+"""The three kinds of goal, worded once from the source articles (002, 001, 003, 004 in docs/sources.md).
 
 Prompts, API responses, the web page and the docs all read the wording from here.
 """

@@ -23,7 +23,7 @@ VERDICT = json.dumps({"reason": "it counts the person's own practice", "kind": "
 
 @pytest.fixture(scope="module")
 def examples(classifier: Classifier) -> ExampleIndex:
-    return ExampleIndex.from_train_split(classifier.embedder)
+    return ExampleIndex.from_package(classifier.embedder)
 
 
 @pytest.fixture

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from evals.classification import score_baseline, score_classifier
-from evals.dataset import Split, in_split, load_goals
+from evals.dataset import load_goals
 from evals.training import train_head
 from service.classifier import Classifier, ClassifierHead
 from service.errors import ArtifactError
+from service.labelled import Split, in_split
 from service.model.embeddings import FakeEmbedder
 from service.taxonomy import KIND_ORDER, KINDS, Kind
 

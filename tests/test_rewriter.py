@@ -8,10 +8,11 @@ import httpx
 import pytest
 import respx
 
-from evals.dataset import Split, in_split, load_goals
+from evals.dataset import load_goals
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
+from service.labelled import Split, in_split
 from service.llm.client import OpenAIChat
 from service.playbook import Draft
 from service.schemas import RewriteRequest, RewriteResponse

@@ -16,6 +16,7 @@ from service.engine import EngineState
 from service.rewriter import Rewriter
 from service.serving.draining import Draining
 from service.serving.prometheus import Metrics
+from service.store.feedback import FeedbackStore
 
 
 async def get_engine_state(request: Request) -> EngineState:
@@ -42,6 +43,12 @@ def get_draining(request: Request) -> Draining:
     return draining
 
 
+def get_feedback_store(request: Request) -> FeedbackStore:
+    """The feedback store the lifespan opened."""
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
 async def get_cascade(state: Annotated[EngineState, Depends(get_engine_state)]) -> Cascade:
     """The classification cascade; 503 until the engine is ready."""
     return state.engine().cascade
@@ -58,3 +65,4 @@ CascadeDep = Annotated[Cascade, Depends(get_cascade)]
 RewriterDep = Annotated[Rewriter, Depends(get_rewriter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 DrainingDep = Annotated[Draining, Depends(get_draining)]
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]

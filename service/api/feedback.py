@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from service.api.auth import AdminCaller, FeedbackCaller
+from service.api.deps import FeedbackStoreDep
 from service.api.goals import ACCESS_ERRORS, BODY_ERRORS
 from service.schemas import ErrorBody
-from service.store.feedback import FeedbackIn, FeedbackRecord, FeedbackStore
+from service.store.feedback import FeedbackIn, FeedbackRecord
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -22,11 +23,6 @@ class Erased(BaseModel):
     deleted: int = Field(ge=0)
 
 
-def _store(request: Request) -> FeedbackStore:
-    store: FeedbackStore = request.app.state.feedback
-    return store
-
-
 @router.post(
     "/feedback",
     status_code=status.HTTP_201_CREATED,
@@ -36,18 +32,20 @@ def _store(request: Request) -> FeedbackStore:
         422: {"model": ErrorBody, "description": "The record is not usable."},
     },
 )
-async def record_feedback(body: FeedbackIn, request: Request, caller: FeedbackCaller) -> FeedbackRecord:
+async def record_feedback(
+    body: FeedbackIn, store: FeedbackStoreDep, caller: FeedbackCaller
+) -> FeedbackRecord:
     """Record that a person kept or rejected a rewrite; the answer comes once the record is durable."""
     key_name = caller.name if caller.keyed else None
-    return await asyncio.to_thread(_store(request).record, body, key_name=key_name)
+    return await asyncio.to_thread(store.record, body, key_name=key_name)
 
 
 @router.delete("/feedback", responses=ACCESS_ERRORS)
 async def erase_feedback(
-    request: Request,
+    store: FeedbackStoreDep,
     _: AdminCaller,
     subject: str = Query(min_length=1, max_length=200, description="The person whose records to delete."),
 ) -> Erased:
     """Delete every feedback record of one person (the right to erasure); needs the admin scope."""
-    deleted = await asyncio.to_thread(_store(request).erase_subject, subject)
+    deleted = await asyncio.to_thread(store.erase_subject, subject)
     return Erased(subject=subject, deleted=deleted)

@@ -10,7 +10,7 @@ from service.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model_exclude_none=True)
 def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
@@ -18,6 +18,7 @@ def healthz() -> Health:
 
 @router.get(
     "/readyz",
+    response_model_exclude_none=True,
     responses={503: {"model": Health, "description": "The engine is loading or failed, or it drains."}},
 )
 def readyz(engine: EngineStateDep, draining: DrainingDep, response: Response) -> Health:
@@ -28,4 +29,6 @@ def readyz(engine: EngineStateDep, draining: DrainingDep, response: Response) ->
     if engine.ready:
         return Health(status="ready")
     response.status_code = 503
-    return Health(status="failed" if engine.failure else "loading")
+    if engine.failure is not None:
+        return Health(status="failed", reason=engine.failure)
+    return Health(status="loading")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 
-from service.api.deps import EngineStateDep
+from service.api.deps import EngineStateDep, FeedbackStoreDep
 from service.errors import NotReady
-from service.store.feedback import FeedbackStore
 from service.web.answers import answer_goals
 from service.web.feedback import WEB_KEY_NAME, FeedbackForm, feedback_problems
 from service.web.goals_text import parse_paste
@@ -21,15 +20,6 @@ from service.web.page import STATIC_DIR, render_feedback, render_page
 
 router = APIRouter(include_in_schema=False)
 static_files = StaticFiles(directory=STATIC_DIR)
-
-
-def get_feedback_store(request: Request) -> FeedbackStore:
-    """The feedback store the lifespan opened."""
-    store: FeedbackStore = request.app.state.feedback
-    return store
-
-
-FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 
 
 @router.get("/")

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from evals.dataset import LabelledGoal, Split, in_split, load_goals
+from service.config import PACKAGE_DATA
+from service.labelled import LabelledGoal, read_goals
 from service.model.embeddings import Embedder, Vectors
 from service.taxonomy import KIND_ORDER
+
+# The labelled set's train split, written by `goal-rewriter train`; never the dev or test split.
+EXAMPLES_PATH = PACKAGE_DATA / "examples.jsonl"
 
 
 class ExampleIndex:
@@ -20,9 +24,9 @@ class ExampleIndex:
         self._vectors: Vectors = embedder.embed_batch([row.text for row in self.rows])
 
     @classmethod
-    def from_train_split(cls, embedder: Embedder) -> ExampleIndex:
-        """The index over the project's train split."""
-        return cls(embedder=embedder, rows=in_split(load_goals(), Split.TRAIN))
+    def from_package(cls, embedder: Embedder) -> ExampleIndex:
+        """The index over the train-split rows the package ships."""
+        return cls(embedder=embedder, rows=read_goals(EXAMPLES_PATH))
 
     def nearest(self, goal: str, *, k: int, per_kind: bool = True) -> list[LabelledGoal]:
         """The `k` most similar rows; with `per_kind`, the nearest of each kind in turn, so all kinds show;

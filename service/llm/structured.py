@@ -137,6 +137,10 @@ class StructuredLLM:
             code="llm_output_invalid",
         )
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections."""
+        await self.llm.aclose()
+
     def trace(self, prompt: RenderedPrompt, usage: Usage, *, reasks: int = 0) -> LLMTrace:
         """What an ask cost and what it used, for answers and fallbacks alike."""
         return LLMTrace(

@@ -67,6 +67,11 @@ class _Pending:
         with self._lock:
             return not self._jobs
 
+    def idle(self) -> int:
+        """How many workers are waiting for a job."""
+        with self._lock:
+            return len(self._idle)
+
     def drain(self) -> list[_Job]:
         """Take every job still waiting."""
         with self._lock:
@@ -120,6 +125,12 @@ class BatchingEmbedder:
     @property
     def fingerprint(self) -> str:
         return self._fingerprint
+
+    @property
+    def idle_workers(self) -> int:
+        """Workers waiting for a batch: all of them between two requests, once the last answer is handed."""
+        with self._lock:
+            return self._queue.idle() if self._queue is not None else 0
 
     def embed_batch(self, texts: Sequence[str]) -> Vectors:
         """The vectors of `texts`, embedded together with whatever other callers are waiting."""

@@ -114,7 +114,7 @@ def llm_breaker(state: EngineState) -> CircuitBreaker | None:
     """The LLM's circuit breaker, once the engine is loaded with an LLM."""
     if not state.ready:
         return None
-    structured = state.engine().cascade.llm
+    structured = state.engine().llm
     return structured.breaker if structured is not None else None
 
 

@@ -129,7 +129,7 @@ class FeedbackStore:
             return [FeedbackRecord.model_validate(row) for row in rows]
 
     def export_accepted(self) -> Iterator[dict[str, Any]]:
-        """Accepted rewrites as rows of the eval suite's JSONL (evals/dataset.py), one per goal text.
+        """Accepted rewrites as labelled rows (`service.labelled.LabelledGoal`), one per goal text.
 
         The accepted rewrites become the goal's `references`; the label is the kind most often given to the
         goal. Goals whose text retention removed are gone; mastery goals are left out, since the eval set

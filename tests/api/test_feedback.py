@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from evals.dataset import LabelledGoal
 from service.app import create_app
 from service.cli import main
 from service.config import Settings, get_settings
 from service.engine import Engine
+from service.labelled import LabelledGoal
 from service.store.db import open_database
 from service.store.feedback import FeedbackRecord, FeedbackStore
 from service.store.keys import KeyStore, Scope

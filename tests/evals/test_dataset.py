@@ -8,18 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import (
-    GOALS_PATH,
-    DatasetError,
-    LabelledGoal,
-    Split,
-    digest,
-    in_split,
-    load_goals,
-    split_of,
-)
+from evals.dataset import GOALS_PATH, load_goals
 from service.classifier import ClassifierHead
 from service.config import Settings
+from service.labelled import DatasetError, LabelledGoal, Split, digest, in_split, read_goals, split_of
+from service.llm.examples import EXAMPLES_PATH
 from service.model.embeddings import model_fingerprint, packaged_model_path
 from service.taxonomy import Kind
 
@@ -92,3 +85,8 @@ def test_shipped_head_was_trained_on_the_current_train_split(settings: Settings)
     assert head.provenance.data_sha256 == digest(train), f"{GOALS_PATH} changed: run `make train`"
     assert head.provenance.train_size == len(train)
     assert head.provenance.embedder == model_fingerprint(packaged_model_path())
+
+
+def test_the_shipped_few_shot_examples_are_the_train_split() -> None:
+    shipped = read_goals(EXAMPLES_PATH)
+    assert shipped == in_split(ROWS, Split.TRAIN), f"{GOALS_PATH} changed: run `make train`"

@@ -70,8 +70,8 @@ class Service:
 
     def breaker_state(self) -> BreakerState:
         """The state of the breaker the cascade and the rewriter share, read now."""
-        assert self.engine.cascade.llm is not None
-        return self.engine.cascade.llm.breaker.state
+        assert self.engine.llm is not None
+        return self.engine.llm.breaker.state
 
     def classify(self, goal: str) -> tuple[Classification, float]:
         return _timed(self.http, "/v1/classify", {"goal": goal}, Classification)

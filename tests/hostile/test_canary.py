@@ -61,8 +61,8 @@ def logs() -> Iterator[Lines]:
 
 
 def leaky(engine: Engine) -> FunctionLLM:
-    assert engine.cascade.llm is not None
-    llm = engine.cascade.llm.llm
+    assert engine.llm is not None
+    llm = engine.llm.llm
     assert isinstance(llm, FunctionLLM)
     return llm
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -198,11 +197,20 @@ def test_lone_calls_go_to_the_encoder_used_last_and_try_both_widths() -> None:
     batching = BatchingEmbedder(encoders, cores=2, window_s=0.0)
     for i in range(10):
         batching.embed_batch([f"goal {i}"])
-        time.sleep(0.005)  # the time between requests, in which the worker that answered goes idle
+        _until_idle(batching, workers=2)
     used = [encoder for encoder in encoders if encoder.calls]
     assert len(used) == 1, "the warm model process takes every lone request"
     assert used[0].cores[:2] == [1, 2], "one core, then both, before either width is known"
     batching.close()
+
+
+def _until_idle(batching: BatchingEmbedder, *, workers: int) -> None:
+    """Wait for the state between two requests: the worker that answered has gone back to waiting."""
+    for _ in range(5000):
+        if batching.idle_workers == workers:
+            return
+        threading.Event().wait(0.001)
+    raise AssertionError(f"{workers} workers never went idle")
 
 
 class StoppedEncoder(RecordingEncoder):
@@ -323,14 +331,22 @@ class StartedModel(RecordingEncoder):
 def test_the_engine_starts_the_model_processes_and_cores_the_settings_ask_for(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    built: list[BatchingEmbedder] = []
+
+    class Built(BatchingEmbedder):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
     monkeypatch.setattr("service.engine.ModelProcess", StartedModel)
+    monkeypatch.setattr("service.engine.BatchingEmbedder", Built)
     StartedModel.started = []
     chosen = settings.model_copy(update={"model_processes": 3, "model_cores": 2})
     classifier = load_embedded_classifier(chosen)
     assert len(StartedModel.started) == 3
     for goal in ("Close 20 deals per month", "Learn to run a retro", "Ship the report every Friday"):
         classifier.classify(goal)
-        time.sleep(0.005)
+        _until_idle(built[0], workers=3)
     cores = [count for model in StartedModel.started for count in model.cores]
     assert cores[:2] == [1, 2], "each has one of the 2 cores under load; a lone batch may take both"
     classifier.embedder.close()

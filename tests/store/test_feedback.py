@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from evals.dataset import LabelledGoal
+from service.labelled import LabelledGoal
 from service.store import Database, FeedbackIn, FeedbackStore, open_database
 from service.store.feedback import export_id
 from service.taxonomy import Kind
