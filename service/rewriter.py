@@ -83,22 +83,9 @@ class Rewriter:
         if classification.kind is Kind.MASTERY:
             return await asyncio.to_thread(self._confirm, goal, classification, questions)
         embedded = await asyncio.to_thread(self._embedded, request, topic)
-        if self.llm is None:
-            return self._answer(
-                request,
-                classification=classification,
-                rewrites=embedded,
-                questions=questions,
-                engine="embedded",
-            )
-        usage = Usage()
-        prompt = await asyncio.to_thread(self._prompt, request)
-        try:
-            answer = await self.llm.ask(prompt, LLMRewrites, usage, deadline=deadline)
-        except LLMError as exc:
-            trace = self.llm.trace(prompt, usage)
-            # When the kind's failed ask spent the time, its failure is why the rewrites are the playbook's.
-            reason = (classification.degraded_reason if exc.code == "llm_deadline" else None) or exc.code
+
+        def playbook_answer(reason: str | None = None, trace: LLMTrace | None = None) -> RewriteResponse:
+            """The playbook's rewrites; with `reason` when the LLM was asked and failed."""
             return self._answer(
                 request,
                 classification=classification,
@@ -108,6 +95,18 @@ class Rewriter:
                 degraded_reason=reason,
                 trace=trace,
             )
+
+        if self.llm is None:
+            return playbook_answer()
+        usage = Usage()
+        prompt = await asyncio.to_thread(self._prompt, request)
+        try:
+            answer = await self.llm.ask(prompt, LLMRewrites, usage, deadline=deadline)
+        except LLMError as exc:
+            trace = self.llm.trace(prompt, usage)
+            # When the kind's failed ask spent the time, its failure is why the rewrites are the playbook's.
+            reason = (classification.degraded_reason if exc.code == "llm_deadline" else None) or exc.code
+            return playbook_answer(reason, trace)
         drafts = [
             d.model_copy(update={"text": d.text.strip()}) for d in answer.value.rewrites[: request.n * 2]
         ]
@@ -121,15 +120,7 @@ class Rewriter:
         ][:3]
         kept = await asyncio.to_thread(self._keep_controllable, goal, clean)
         if not kept:
-            return self._answer(
-                request,
-                classification=classification,
-                rewrites=embedded,
-                questions=questions,
-                engine="embedded",
-                degraded_reason="llm_candidates_rejected",
-                trace=answer.trace,
-            )
+            return playbook_answer("llm_candidates_rejected", answer.trace)
         return self._answer(
             request,
             classification=classification,
