@@ -43,7 +43,12 @@ def _headline(metrics: RunMetrics) -> list[tuple[str, str]]:
         ("top rewrite judged mastery", f"{r.top_is_mastery:.1%}"),
         ("controllability (classifier)", f"{r.controllability:.3f}"),
         ("controllability (rules passed)", f"{r.rules_passed:.3f}"),
-        ("intent: similarity to the goal", f"{r.intent:.3f}"),
+        ("fluency: rewrites with no slot-grammar fault", f"{r.fluency:.1%}"),
+        (
+            "relevance: top rewrite on a lever of its references",
+            f"{r.relevance:.1%}" if r.relevance is not None else "-",
+        ),
+        ("intent: similarity to the goal (rises when its words are copied)", f"{r.intent:.3f}"),
         ("intent: similarity to its references", f"{r.reference_intent:.3f}" if r.reference_intent else "-"),
         ("closest to its own references", f"{r.reference_top1:.1%}" if r.reference_top1 is not None else "-"),
         ("specificity", f"{r.specificity:.3f}"),
@@ -57,6 +62,17 @@ def _headline(metrics: RunMetrics) -> list[tuple[str, str]]:
         ("estimated cost (USD)", f"{cost.estimated_usd:.4f}"),
         ("latency p50 / p95 (ms)", f"{cost.latency_p50_ms:.0f} / {cost.latency_p95_ms:.0f}"),
         *_judge_lines(metrics),
+        *_review_lines(metrics),
+    ]
+
+
+def _review_lines(metrics: RunMetrics) -> list[tuple[str, str]]:
+    return [
+        (
+            f"blind review, {engine} (n={review.n}): as written / after edits / would not use",
+            f"{review.use_as_written:.1%} / {review.use_after_edits:.1%} / {review.would_not_use:.1%}",
+        )
+        for engine, review in sorted((metrics.review or {}).items())
     ]
 
 
@@ -251,6 +267,8 @@ def _numbers(metrics: RunMetrics) -> list[tuple[str, float]]:
         ("rewrite.top_is_mastery", r.top_is_mastery),
         ("rewrite.controllability", r.controllability),
         ("rewrite.rules_passed", r.rules_passed),
+        ("rewrite.fluency", r.fluency),
+        ("rewrite.relevance", r.relevance),
         ("rewrite.intent", r.intent),
         ("rewrite.reference_intent", r.reference_intent),
         ("rewrite.reference_top1", r.reference_top1),

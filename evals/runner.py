@@ -15,7 +15,9 @@ from evals.judge import Judge, JudgeVerdict
 from service.engine import Engine
 from service.errors import GoalRewriterError
 from service.model.embeddings import Embedder
+from service.playbook import Playbook
 from service.schemas import RewriteRequest, RewriteResponse, goal_problems, goal_text_adapter
+from service.scoring import lever_agreement
 from service.taxonomy import Kind
 
 
@@ -40,6 +42,7 @@ class RewriteResult(BaseModel):
     specificity: float
     overall: float
     complete: bool = Field(description="Text, progress measure and cadence all filled in.")
+    fluency_faults: list[str] = Field(default_factory=list, description="Slot-grammar faults; none: fluent.")
 
 
 class ResultRow(BaseModel):
@@ -63,6 +66,9 @@ class ResultRow(BaseModel):
         default=None, description="1 when the top rewrite is closest to its own goal's references."
     )
     diversity: float | None = Field(default=None, description="1 - mean pairwise similarity of the rewrites.")
+    relevance: float | None = Field(
+        default=None, description="1 when the top rewrite moves a lever one of the goal's references moves."
+    )
     latency_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -126,6 +132,7 @@ def _row(
     elapsed: float,
     refs: ReferenceIndex,
     embedder: Embedder,
+    playbook: Playbook,
 ) -> ResultRow:
     traces = [t for t in (answer.classification.llm, answer.llm) if t is not None]
     rewrites = [
@@ -138,10 +145,15 @@ def _row(
             specificity=r.scores.specificity,
             overall=r.scores.overall,
             complete=bool(r.text.strip() and r.progress_measure.strip() and r.cadence.strip()),
+            fluency_faults=r.scores.fluency_faults,
         )
         for r in answer.rewrites
     ]
     judged = refs.judge(item.id or "", rewrites[0].text) if rewrites else None
+    relevance = None
+    if rewrites and item.references:
+        top, *references = playbook.levers_of([rewrites[0].text, *item.references])
+        relevance = lever_agreement(top, references)
     return ResultRow(
         id=item.id or "",
         repeat=repeat,
@@ -157,6 +169,7 @@ def _row(
         reference_intent=round(judged[0], 4) if judged else None,
         reference_rank=judged[1] if judged else None,
         diversity=_diversity(embedder, [r.text for r in rewrites]),
+        relevance=relevance,
         latency_ms=round(elapsed * 1000, 1),
         prompt_tokens=sum(t.usage.prompt_tokens for t in traces),
         completion_tokens=sum(t.usage.completion_tokens for t in traces),
@@ -213,7 +226,15 @@ async def run_items(
             try:
                 goal = goal_text_adapter.validate_python(item.text)
                 answer = await engine.rewriter.rewrite(RewriteRequest(goal=goal))
-                row = _row(item, round_, answer, time.perf_counter() - started, refs, embedder)
+                row = _row(
+                    item,
+                    round_,
+                    answer,
+                    time.perf_counter() - started,
+                    refs,
+                    embedder,
+                    engine.rewriter.playbook,
+                )
                 rows.append(await _judged(judge, row) if judge is not None else row)
             except ValidationError as exc:
                 rows.append(_error_row(item, round_, f"invalid goal: {goal_problems(exc)}", started))

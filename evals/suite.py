@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -17,6 +18,7 @@ from evals.cache import CachedLLM
 from evals.dataset import GOALS_PATH, load_goals
 from evals.judge import Judge
 from evals.report import compare, write_run
+from evals.review import read_sheet, write_sheet
 from evals.runner import EvalItem, ResultRow, load_items, run_items
 from evals.summary import RunMetrics, gate, load_thresholds, summarize
 from service.config import Settings
@@ -85,6 +87,8 @@ def run(options: argparse.Namespace, settings: Settings) -> int:
         config=_config(settings, options.engine, source, items, options.repeat),
         usd_per_million=tuple(options.usd_per_million),
     )
+    if options.review is not None:
+        metrics = metrics.model_copy(update={"review": read_sheet(options.review)})
     write_run(options.out, rows, metrics)
     c, r = metrics.classification, metrics.rewrite
     print(
@@ -106,6 +110,24 @@ async def _run(
         return await run_items(engine, items, repeat=repeat, on_done=advance, judge=judge)
     finally:
         await engine.aclose()
+
+
+def write_review(options: argparse.Namespace, settings: Settings) -> int:
+    """Run each engine over the goals and write a blind review sheet of their top rewrites."""
+    items, _ = _items(options.data)
+    runs: dict[str, list[ResultRow]] = {}
+    for mode in options.engines:
+        engine, _ = _engine(settings, mode, cache=options.cache_dir, refresh=options.no_cache)
+        columns = (TextColumn(f"[bold]{mode}[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task("goals", total=len(items))
+            runs[mode] = asyncio.run(_run(engine, items, 1, partial(progress.advance, task), None))
+    count = write_sheet(runs, options.out, seed=options.seed)
+    print(
+        f"{count} rows -> {options.out}/sheet.csv (grade each: use as written / use after edits / would not "
+        f"use), {options.out}/sheet.html to read; then `goal-rewriter eval --review {options.out}`"
+    )
+    return 0
 
 
 def _judge(settings: Settings, *, cache: Path, refresh: bool) -> Judge:

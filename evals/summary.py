@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from evals.judge import JudgeMetrics, judge_metrics
 from evals.kind_metrics import ClassificationMetrics, classification_metrics
+from evals.review import ReviewMetrics
 from evals.runner import ResultRow
 from service.taxonomy import Kind
 
@@ -24,7 +25,11 @@ class RewriteMetrics(BaseModel):
     )
     controllability: float
     rules_passed: float
-    intent: float
+    fluency: float = Field(description="Share of all rewrites with no slot-grammar fault.")
+    relevance: float | None = Field(
+        description="Share whose top rewrite moves a lever one of the goal's reference rewrites moves."
+    )
+    intent: float = Field(description="Similarity to the goal's wording: copying the goal raises it.")
     reference_intent: float | None
     reference_top1: float | None = Field(description="Share closest to their own goal's references.")
     specificity: float
@@ -56,6 +61,9 @@ class RunMetrics(BaseModel):
     cost: RunCost
     flaky_share: float | None = Field(default=None, description="With --repeat: share whose label changed.")
     judge: JudgeMetrics | None = Field(default=None, description="With --judge: the LLM judge's ratings.")
+    review: dict[str, ReviewMetrics] | None = Field(
+        default=None, description="With --review: a graded blind review sheet's figures, per engine."
+    )
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -76,6 +84,8 @@ def rewrite_metrics(rows: Sequence[ResultRow]) -> RewriteMetrics:
     ranked = [r.reference_rank for r in targets if r.reference_rank is not None]
     ref_intents = [r.reference_intent for r in targets if r.reference_intent is not None]
     diversities = [r.diversity for r in targets if r.diversity is not None]
+    every = [w for r in targets for w in r.rewrites]
+    relevances = [r.relevance for r in targets if r.relevance is not None]
     return RewriteMetrics(
         n=len(targets),
         top_is_mastery=round(sum(t.controllability >= 0.5 for t in tops) / len(targets), 4)
@@ -83,6 +93,8 @@ def rewrite_metrics(rows: Sequence[ResultRow]) -> RewriteMetrics:
         else 0.0,
         controllability=_mean([t.controllability for t in tops]),
         rules_passed=_mean([t.rules_passed for t in tops]),
+        fluency=_mean([float(not w.fluency_faults) for w in every]) if every else 1.0,
+        relevance=_mean(relevances) if relevances else None,
         intent=_mean([t.intent for t in tops]),
         reference_intent=_mean(ref_intents) if ref_intents else None,
         reference_top1=round(sum(rank == 1 for rank in ranked) / len(ranked), 4) if ranked else None,

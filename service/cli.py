@@ -160,6 +160,8 @@ def cmd_eval(options: argparse.Namespace, settings: Settings) -> int:
     if options.eval_command == "compare":
         print(suite.compare_runs(options.run_a, options.run_b))
         return 0
+    if options.eval_command == "review":
+        return suite.write_review(options, settings)
     return suite.run(options, settings)
 
 
@@ -221,11 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_all.add_argument(
         "--gate", type=Path, help="fail when a metric is under its threshold in this file"
     )
+    evaluate_all.add_argument(
+        "--review", type=Path, help="a graded blind review folder: add its review.* figures to the run"
+    )
     evaluate_all.set_defaults(run=cmd_eval, eval_command=None)
     eval_commands = evaluate_all.add_subparsers(dest="eval_command")
     compare = eval_commands.add_parser("compare", help="metric deltas and changed goals between two runs")
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
+    review = eval_commands.add_parser(
+        "review", help="write a blind review sheet (HTML and CSV) of each engine's top rewrites"
+    )
+    review.add_argument("--data", type=Path, help="JSONL with text and label (default: the test split)")
+    review.add_argument("--engines", nargs="+", choices=["embedded", "llm", "cascade"], default=["embedded"])
+    review.add_argument("--out", type=Path, required=True, help="folder for sheet.csv, sheet.html, key.json")
+    review.add_argument("--seed", type=int, default=0, help="seed of the shuffle")
 
     evaluate_rewrites = commands.add_parser("eval-rewrite", help="score the rewrites of a split's goals")
     evaluate_rewrites.add_argument("--split", choices=["dev", "test"], default="test")

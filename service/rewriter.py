@@ -12,6 +12,8 @@ from service.cascade import Cascade, definitions_text, goal_as_data
 from service.config import Settings
 from service.cues import Cue, find_cues
 from service.errors import LLMError
+from service.fluency import fluency_faults
+from service.grammar import goal_purpose
 from service.llm.client import Usage
 from service.llm.examples import ExampleIndex
 from service.llm.prompts import RenderedPrompt, render_prompt
@@ -28,13 +30,18 @@ from service.schemas import (
 )
 from service.scoring import score_rewrites, specificity
 from service.taxonomy import KINDS, Kind
-from service.topic import goal_topic
 
-# Coaching questions from source 001: learn, experiment, get feedback.
+# Coaching questions from source 001: learn, experiment, get feedback. Each has one slot, typed for the
+# goal's verb phrase; a goal whose parse gives none gets the same questions about "this goal".
 COACHING_QUESTIONS = (
-    "What could you learn about {topic} that you do not already know?",
-    "What small experiment could you try with {topic} in the next two weeks?",
-    "Who could give you honest feedback on {topic}, and how often will you ask them?",
+    "What could you learn that would help you {purpose}?",
+    "What small experiment could you try in the next two weeks to {purpose}?",
+    "Who could give you honest feedback as you work to {purpose}, and how often will you ask them?",
+)
+GENERAL_QUESTIONS = (
+    "What could you learn about this goal that you do not already know?",
+    "What small experiment could you try for this goal in the next two weeks?",
+    "Who could give you honest feedback on this goal, and how often will you ask them?",
 )
 # A rewrite this close to its goal is a paraphrase, not a new, controllable goal.
 PARAPHRASE_SIMILARITY = 0.92
@@ -78,11 +85,13 @@ class Rewriter:
         # One LLM deadline for the whole request, shared by the ask for the kind and the ask for rewrites.
         deadline = self.llm.deadline() if self.llm is not None else None
         classification = await self.cascade.classify(goal, deadline=deadline)
-        topic = goal_topic(goal)
-        questions = [q.format(topic=topic or "this goal") for q in COACHING_QUESTIONS]
+        purpose = await asyncio.to_thread(goal_purpose, goal)
+        questions = (
+            [q.format(purpose=purpose) for q in COACHING_QUESTIONS] if purpose else list(GENERAL_QUESTIONS)
+        )
         if classification.kind is Kind.MASTERY:
-            return await asyncio.to_thread(self._confirm, goal, classification, questions)
-        embedded = await asyncio.to_thread(self._embedded, request, topic)
+            return await asyncio.to_thread(self._confirm, request, classification, questions, purpose)
+        embedded = await asyncio.to_thread(self._embedded, request, purpose)
 
         def playbook_answer(reason: str | None = None, trace: LLMTrace | None = None) -> RewriteResponse:
             """The playbook's rewrites; with `reason` when the LLM was asked and failed."""
@@ -130,21 +139,28 @@ class Rewriter:
             trace=answer.trace,
         )
 
-    def _embedded(self, request: RewriteRequest, topic: str) -> list[Rewrite]:
-        """Playbook practices for the goal, scored and ranked; twice n retrieved so ranking has a choice."""
+    def _embedded(self, request: RewriteRequest, purpose: str | None) -> list[Rewrite]:
+        """Playbook practices for the goal, scored and ranked; twice n retrieved so ranking has a choice.
+        A practice that would restate one of the goal's figures is left out."""
         query = request.goal + _context_text(request.context, prefix=" ")
-        found = self.playbook.retrieve(query, k=request.n * 2)
-        drafts = [adapt(entry, goal=request.goal, topic=topic) for entry, _ in found]
-        # The adapted text holds the goal's own words, which lifts every practice's intent score alike;
+        role = request.context.role if request.context else None
+        found = self.playbook.retrieve(query, k=request.n * 2, role=role)
+        drafts = [(adapt(e, goal=request.goal, purpose=purpose), e.practice, r) for e, r in found]
+        fluent = [(d, p, r) for d, p, r in drafts if not fluency_faults(d.text, request.goal)]
+        # The purpose clause holds the goal's own words, which lifts every practice's intent score alike;
         # the practice's relevance before adaptation tells a sales habit from a supplier habit.
         return self._scored(
-            request.goal, drafts, engine="embedded", prior=[relevance for _, relevance in found]
+            request.goal,
+            [d for d, _, _ in fluent],
+            engine="embedded",
+            prior=[r for _, _, r in fluent],
+            commitments=[p for _, p, _ in fluent],
         )
 
     def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
         """The LLM's drafts that the classifier judges mastery and that keep the goal's subject."""
         floor = self._settings.rewrite_min_intent
-        sized = [d for d in drafts if _fits(d)]
+        sized = [d for d in drafts if _fits(d) and not fluency_faults(d.text, goal)]
         return [
             r
             for r in self._scored(goal, sized, engine="llm")
@@ -152,11 +168,20 @@ class Rewriter:
         ]
 
     def _scored(
-        self, goal: str, drafts: list[Draft], *, engine: EngineName, prior: list[float] | None = None
+        self,
+        goal: str,
+        drafts: list[Draft],
+        *,
+        engine: EngineName,
+        prior: list[float] | None = None,
+        commitments: list[str] | None = None,
     ) -> list[Rewrite]:
         """Scored and ranked best first: mastery before the rest, then by overall score plus `prior`."""
         scores = score_rewrites(
-            goal=goal, rewrites=[d.text for d in drafts], classifier=self.cascade.classifier
+            goal=goal,
+            rewrites=[d.text for d in drafts],
+            classifier=self.cascade.classifier,
+            commitments=commitments,
         )
         boosts = prior or [0.0] * len(drafts)
         # Candidates the classifier does not judge mastery never rank above ones it does.
@@ -167,26 +192,36 @@ class Rewriter:
         )
         return [Rewrite(**d.model_dump(), scores=s, engine=engine) for d, s, _ in ranked]
 
-    def _confirm(self, goal: str, classification: Classification, questions: list[str]) -> RewriteResponse:
-        """A mastery goal is confirmed; a loose one (not fully specific) gets one sharper version, which keeps
-        the goal's own cadence when it has one and adds what to count."""
+    def _confirm(
+        self,
+        request: RewriteRequest,
+        classification: Classification,
+        questions: list[str],
+        purpose: str | None,
+    ) -> RewriteResponse:
+        """A mastery goal is confirmed; a loose one (not fully specific) gets one sharper version: its verb
+        phrase with the goal's own rhythm (or a weekly one) and a log when its parse gives a clean phrase,
+        else the playbook's best practice for it, which has a rhythm and a count of its own."""
+        goal = request.goal
         rewrites: list[Rewrite] = []
         message = "This is already a mastery goal: it is made of your own actions, so you control it."
-        if specificity(goal) < 1:
-            entry, _ = self.playbook.retrieve(goal, k=1)[0]
-            own_cadence = find_cues(goal).first(Cue.SCHEDULE)
-            cadence = own_cadence or CADENCE_PHRASES[entry.cadence]
-            rhythm = "" if own_cadence else f" {cadence},"
+        if specificity(goal) < 1 and purpose:
+            own = find_cues(goal).first(Cue.SCHEDULE)
+            # "a week" as said in a goal reads "every week" at the head of a sentence.
+            cadence = re.sub(r"^(?:a|an|per|once a)\s+", "every ", own) if own else CADENCE_PHRASES["weekly"]
             draft = Draft(
-                text=f"{goal.rstrip('.!')} —{rhythm} keeping count of {entry.progress_measure}.",
+                text=f"{cadence[0].upper()}{cadence[1:]}, I will {purpose} and note each time I do it.",
                 serves=goal,
-                progress_measure=entry.progress_measure,
+                progress_measure="times done",
                 cadence=cadence,
                 rationale="The same goal with a rhythm and a count you keep, so you see your own progress.",
             )
-            rewrites = self._scored(goal, [draft], engine="embedded")
-            added = "a count" if own_cadence else "a cadence and a count"
-            message += f" Here it is with {added}, so you can see your progress."
+            if not fluency_faults(draft.text, goal):
+                rewrites = self._scored(goal, [draft], engine="embedded")
+                message += " Here it is with a rhythm and a count, so you can see your progress."
+        if specificity(goal) < 1 and not rewrites:
+            rewrites = self._embedded(request.model_copy(update={"n": 1}), None)[:1]
+            message += " Here is one concrete practice in the same direction, with a rhythm and a count."
         return RewriteResponse(
             goal=goal,
             classification=classification,

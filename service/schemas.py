@@ -153,6 +153,10 @@ class Scores(BaseModel):
     intent: float = Field(description="Embedding similarity to the original goal (its subject kept in view).")
     specificity: float = Field(description="Share of: an action, an object, a cadence or count.")
     overall: float = Field(description="Weighted blend used for ranking.")
+    fluency_faults: list[str] = Field(
+        default_factory=list,
+        description="Slot-grammar faults: verb_in_noun_slot, cut_phrase, target_figure, ... (empty: fluent).",
+    )
 
 
 class RewriteContext(BaseModel):

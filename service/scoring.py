@@ -1,4 +1,5 @@
-"""Scores for a candidate rewrite — controllability, intent preservation, specificity — and the ranking.
+"""Scores for a candidate rewrite — controllability, intent preservation, specificity, fluency — and the
+ranking.
 
 The API ranks candidates with these scores and the eval suite reports them: one copy of the scores.
 """
@@ -11,6 +12,7 @@ import numpy as np
 
 from service.classifier import Classifier
 from service.cues import Cue, find_cues
+from service.fluency import fluency_faults
 from service.schemas import Scores
 from service.taxonomy import Kind
 
@@ -52,19 +54,31 @@ def specificity(text: str) -> float:
     return round((action + obj + rhythm) / 3, 4)
 
 
-def score_rewrites(*, goal: str, rewrites: Sequence[str], classifier: Classifier) -> list[Scores]:
-    """Score candidates against their goal, embedding everything in one pass."""
+def score_rewrites(
+    *,
+    goal: str,
+    rewrites: Sequence[str],
+    classifier: Classifier,
+    commitments: Sequence[str] | None = None,
+) -> list[Scores]:
+    """Score candidates against their goal, embedding everything in one pass.
+
+    `commitments`, when given, are what each rewrite commits to without the purpose clause the embedded
+    engine appends (", to be more confident."): controllability is judged on the commitment, since the
+    clause states on purpose the result the commitment serves, which is not for the person to control.
+    """
     if not rewrites:
         return []
-    vectors = classifier.embedder.embed_batch([goal, *rewrites])
-    intents = vectors[1:] @ vectors[0]
-    answers = classifier.classify_batch(rewrites, vectors=vectors[1:])
+    judged = list(commitments or rewrites)
+    vectors = classifier.embedder.embed_batch([goal, *rewrites, *judged])
+    intents = vectors[1 : len(rewrites) + 1] @ vectors[0]
+    answers = classifier.classify_batch(judged, vectors=vectors[len(rewrites) + 1 :])
     scores = []
-    for text, intent, answer in zip(rewrites, intents, answers, strict=True):
-        failed = rule_failures(text)
+    for text, commitment, intent, answer in zip(rewrites, judged, intents, answers, strict=True):
+        failed = rule_failures(commitment)
         control = answer.probabilities.of(Kind.MASTERY)
         intent_score = float(np.clip(intent, 0.0, 1.0))
-        specific = specificity(text)
+        specific = specificity(commitment)
         overall = (
             WEIGHTS["controllability"] * control
             + WEIGHTS["intent"] * intent_score
@@ -78,6 +92,13 @@ def score_rewrites(*, goal: str, rewrites: Sequence[str], classifier: Classifier
                 intent=round(intent_score, 4),
                 specificity=specific,
                 overall=round(overall, 4),
+                fluency_faults=fluency_faults(text, goal),
             )
         )
     return scores
+
+
+def lever_agreement(rewrite: set[str], references: Sequence[set[str]]) -> float:
+    """Relevance: 1 when a rewrite moves a lever one of the goal's reference rewrites moves, else 0. Unlike
+    similarity to the goal's wording, copying the goal's words into a rewrite does not raise it."""
+    return float(any(rewrite & reference for reference in references))

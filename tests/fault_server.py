@@ -83,6 +83,9 @@ def answer_for(request: dict[str, Any]) -> str:
     schema = request.get("response_format", {}).get("json_schema", {}).get("name")
     # In json_object and plain modes the schema is only in the system prompt's text.
     if schema == "LLMRewrites" or (schema is None and any('"rewrites"' in t for t in texts)):
+        # A good LLM keeps the goal's subject and leaves its target out: the service drops a draft that
+        # restates a figure of the goal.
+        goal = " ".join(word for word in goal.split() if not any(c.isdigit() for c in word))
         drafts = [
             {
                 "text": f"Every week I will spend an hour studying how others approach: {goal}, "

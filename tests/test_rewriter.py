@@ -119,13 +119,58 @@ async def test_a_specific_mastery_goal_is_confirmed_without_rewrites(embedded_en
 
 
 async def test_a_loose_mastery_goal_gets_one_sharper_version(embedded_engine: Engine) -> None:
-    goal = "Stay up to date with all current products that we sell"
+    goal = "Stay up to date with the products that we sell"
     answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
     assert answer.already_mastery
+    assert [r.text for r in answer.rewrites] == [
+        "Every week, I will stay up to date with the products that we sell and note each time I do it."
+    ]
+    assert answer.rewrites[0].scores.fluency_faults == []
+
+
+async def test_a_loose_mastery_goal_with_no_clean_phrase_gets_one_practice(embedded_engine: Engine) -> None:
+    goal = "10 gym sessions in March"  # a fragment: no verb phrase to build a sharper version on
+    rewriter = embedded_engine.rewriter
+    classification = await rewriter.cascade.classify(goal)
+    answer = rewriter._confirm(RewriteRequest(goal=goal), classification, [], None)
+    practices = {e.practice for e in rewriter.playbook.entries}
+    assert answer.already_mastery
     assert len(answer.rewrites) == 1
-    sharper = answer.rewrites[0]
-    assert sharper.text.startswith(goal)
-    assert sharper.cadence in sharper.text
+    assert answer.rewrites[0].text in practices
+    assert "10" not in answer.rewrites[0].text
+
+
+async def test_a_goal_with_no_clean_phrase_gets_slot_free_practices(embedded_engine: Engine) -> None:
+    practices = {e.practice for e in embedded_engine.rewriter.playbook.entries}
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal="$3.5M net new ARR, FY26"))
+    assert answer.rewrites
+    assert all(r.text in practices for r in answer.rewrites), "the playbook's sentences, as written"
+    assert all("this goal" in q for q in answer.coaching_questions)
+
+
+async def test_the_purpose_clause_is_the_goal_without_its_target(embedded_engine: Engine) -> None:
+    goal = "2.1 Reduce scrap on the injection moulding cell from 4.2% to under 2%"
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal=goal))
+    assert answer.rewrites
+    for rewrite in answer.rewrites:
+        assert rewrite.text.endswith(", to reduce scrap on the injection moulding cell.")
+        assert not any(figure in rewrite.text for figure in ("4.2", "2%", "2.1"))
+        assert rewrite.scores.fluency_faults == []
+    assert answer.coaching_questions[0] == (
+        "What could you learn that would help you reduce scrap on the injection moulding cell?"
+    )
+
+
+async def test_a_role_picks_the_family_of_the_practices(embedded_engine: Engine) -> None:
+    playbook = embedded_engine.rewriter.playbook
+    found = playbook.retrieve("be more organised this year", k=3, role="staff nurse on a surgical ward")
+    assert {entry.family for entry, _ in found} <= {"nursing_care", "generic"}
+    assert any(entry.family == "nursing_care" for entry, _ in found)
+
+
+async def test_rewrites_for_one_goal_differ_in_their_main_lever(embedded_engine: Engine) -> None:
+    found = embedded_engine.rewriter.playbook.retrieve("grow revenue from my existing accounts", k=3)
+    assert len({entry.lever for entry, _ in found}) >= 2
 
 
 async def test_llm_rewrites_are_used_when_they_pass(api: respx.MockRouter, llm_engine: Engine) -> None:
@@ -178,3 +223,10 @@ async def test_a_failing_llm_falls_back_to_the_playbook(api: respx.MockRouter, l
     assert (answer.engine, answer.degraded, answer.degraded_reason) == ("embedded", True, "llm_server_error")
     assert len(answer.rewrites) == 3
     assert isinstance(answer, RewriteResponse)
+
+
+async def test_the_purpose_clause_does_not_count_against_controllability(embedded_engine: Engine) -> None:
+    answer = await embedded_engine.rewriter.rewrite(RewriteRequest(goal="become a better public speaker"))
+    top = answer.rewrites[0]
+    assert top.text.endswith(", to become a better public speaker.")
+    assert top.scores.controllability >= 0.5, "judged on what it commits to, not on the result it serves"

@@ -106,8 +106,10 @@ def test_rewrite_answers_with_ranked_controllable_goals(client: httpx.Client) ->
     answer = RewriteResponse.model_validate(response.json())
     assert answer.classification.kind == "performance"
     assert len(answer.rewrites) == 2
-    assert answer.rewrites[0].scores.overall >= answer.rewrites[1].scores.overall
+    mastery = [r.scores.controllability >= 0.5 for r in answer.rewrites]
+    assert mastery == sorted(mastery, reverse=True), "rewrites judged mastery come first"
     assert all(r.progress_measure and r.cadence and r.engine == "embedded" for r in answer.rewrites)
+    assert all(r.scores.fluency_faults == [] and "20" not in r.text for r in answer.rewrites)
 
 
 @pytest.mark.parametrize(
