@@ -32,6 +32,9 @@ _TARGET_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL", "
 _TIME_WORDS = {
     "quarter", "year", "month", "week", "sprint", "term", "spring", "summer", "autumn", "fall", "winter",
     "deadline", "fy", "eoy", "ytd", "h1", "h2", "q1", "q2", "q3", "q4", "today", "tomorrow", "yr",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october", "november",
+    "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "christmas", "easter", "xmas",
 }  # fmt: skip
 _RANK_WORDS = {
     "top", "best", "#1", "first", "leading", "highest", "lowest", "leaderboard", "ranked", "rated", "winner",
@@ -259,6 +262,8 @@ def _verb_phrase(doc: Doc, verb: Token) -> str | None:
         if verb.lemma_ in _NEEDS_VALUE and not any(t.ent_type_ in {"DATE", "TIME"} for t in cut.subtree):
             return None
         dropped |= {t.i for t in cut.subtree}
+    if any(child.dep_ == "conj" and child.pos_ in {"VERB", "AUX"} for child in verb.children):
+        return None  # two commitments ("hold a surgery ... and build trust"): one half would misread it
     for child in verb.children:
         if child.dep_ in _SUBJECTS or child.dep_ == "conj":
             dropped |= {t.i for t in child.subtree}

@@ -21,6 +21,7 @@ from service.grammar import goal_purpose
             "Ryan to be Gas Safe registered by the end of his apprenticeship",
             "be Gas Safe registered by the end of my apprenticeship",
         ),
+        ("launch the new direct debit flow by end of Sept", "launch the new direct debit flow"),
         (
             "Improving the handover between shifts on my ward",
             "improve the handover between shifts on my ward",
@@ -45,6 +46,7 @@ def test_the_purpose_is_the_goal_s_verb_phrase_without_its_target(goal: str, pur
         "pass CIPD level 7",  # the number is part of a name
         "Make the newsletter something subscribers look forward to",  # a trailing preposition
         "questioning needs work",  # a gerund as the subject
+        "Lisa to hold a surgery every month and build better trust with tenants",  # two commitments
         "Branch NPS above 70 every month",  # a heading, not a verb
         "Revit - get properly fluent",  # a fragment joined by a dash
         "",
