@@ -48,6 +48,9 @@ def test_the_purpose_is_the_goal_s_verb_phrase_without_its_target(goal: str, pur
         "questioning needs work",  # a gerund as the subject
         "Lisa to hold a surgery every month and build better trust with tenants",  # two commitments
         "Branch NPS above 70 every month",  # a heading, not a verb
+        "better work life balance in 2026",  # a comparative names a state
+        "I want hiring managers at the client to actually trust my shortlists",  # their trust, not mine
+        "I want to have my column 80% booked by Christmas",  # "have my column" wanted its value
         "Revit - get properly fluent",  # a fragment joined by a dash
         "",
     ],
