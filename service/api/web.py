@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from service.api.deps import EngineStateDep, FeedbackStoreDep
 from service.errors import NotReady
+from service.schemas import RewriteContext, goal_problems
 from service.web.answers import answer_goals
 from service.web.feedback import WEB_KEY_NAME, FeedbackForm, feedback_problems
 from service.web.goals_text import parse_paste
@@ -30,18 +31,27 @@ def page(request: Request) -> HTMLResponse:
 
 @router.post("/rewrite-form")
 async def rewrite_form(
-    request: Request, state: EngineStateDep, goals: Annotated[str, Form()] = ""
+    request: Request,
+    state: EngineStateDep,
+    goals: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """The page again, with each pasted goal's kind and rewrites, or what to change."""
     paste = parse_paste(goals)
     if paste.error is not None:
-        return render_page(request, text=goals, error=paste.error, status_code=422)
+        return render_page(request, text=goals, role=role, error=paste.error, status_code=422)
+    try:
+        context = RewriteContext(role=role.strip() or None)
+    except ValidationError as exc:
+        problem = "it is over 100 characters" if len(role.strip()) > 100 else goal_problems(exc)
+        error = f"Your job title could not be used: {problem}. Shorten it or leave it empty."
+        return render_page(request, text=goals, role=role, error=error, status_code=422)
     try:
         rewriter = state.engine().rewriter
     except NotReady as exc:
-        return render_page(request, text=goals, error=str(exc), status_code=503)
-    results = await answer_goals(goals=paste.goals, rewriter=rewriter)
-    return render_page(request, text=goals, results=results)
+        return render_page(request, text=goals, role=role, error=str(exc), status_code=503)
+    results = await answer_goals(goals=paste.goals, rewriter=rewriter, context=context)
+    return render_page(request, text=goals, role=role, results=results)
 
 
 @router.post("/feedback-form")

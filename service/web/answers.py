@@ -7,7 +7,7 @@ import asyncio
 from pydantic import BaseModel, ConfigDict
 
 from service.rewriter import Rewriter
-from service.schemas import RewriteRequest, RewriteResponse
+from service.schemas import RewriteContext, RewriteRequest, RewriteResponse
 from service.web.goals_text import PastedGoal
 
 # The issue asks for 2-3 rewrites per goal; three gives a choice without a wall of text.
@@ -25,13 +25,17 @@ class GoalResult(BaseModel):
     error: str | None = None
 
 
-async def answer_goals(*, goals: tuple[PastedGoal, ...], rewriter: Rewriter) -> list[GoalResult]:
-    """Rewrite the usable goals concurrently (an LLM answers in parallel); the rest keep their error."""
+async def answer_goals(
+    *, goals: tuple[PastedGoal, ...], rewriter: Rewriter, context: RewriteContext | None = None
+) -> list[GoalResult]:
+    """Rewrite the usable goals concurrently (an LLM answers in parallel); the rest keep their error.
+    `context` (the person's job title) applies to every goal of the paste."""
 
     async def one(number: int, pasted: PastedGoal) -> GoalResult:
         if pasted.error is not None:
             return GoalResult(number=number, goal=pasted.text, error=pasted.error)
-        answer = await rewriter.rewrite(RewriteRequest(goal=pasted.text, n=REWRITES_PER_GOAL))
+        request = RewriteRequest(goal=pasted.text, n=REWRITES_PER_GOAL, context=context)
+        answer = await rewriter.rewrite(request)
         return GoalResult(number=number, goal=pasted.text, answer=answer)
 
     return list(await asyncio.gather(*(one(n, g) for n, g in enumerate(goals, start=1))))

@@ -41,11 +41,13 @@ def render_page(
     request: Request,
     *,
     text: str = "",
+    role: str = "",
     results: list[GoalResult] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The page with the form (holding `text`), the answers or the error, and the kinds explainer."""
+    """The page with the form (holding `text` and `role`), the answers or the error, and the kinds
+    explainer."""
     # Kept cacheable (no `no-store`): after feedback sent without JavaScript, Back shows these answers again
     # from the browser's cache instead of posting the goals again.
     return templates.TemplateResponse(
@@ -53,6 +55,7 @@ def render_page(
         "page.html",
         {
             "text": text,
+            "role": role,
             "results": results,
             "error": error,
             "kinds": [KINDS[kind] for kind in KIND_ORDER],

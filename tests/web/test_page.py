@@ -128,3 +128,25 @@ def test_page_stays_usable_when_the_llm_is_down(classifier: Classifier) -> None:
     assert "Answered by the built-in engine: the AI service was asked, but it could not be reached." in (
         " ".join(response.text.split())
     )
+
+
+def test_the_job_title_picks_practices_from_that_line_of_work(client: httpx.Client) -> None:
+    goal = "be more organised this year"
+    plain = client.post("/rewrite-form", data={"goals": goal})
+    with_role = client.post("/rewrite-form", data={"goals": goal, "role": "staff nurse on a surgical ward"})
+    assert with_role.status_code == 200
+    assert 'value="staff nurse on a surgical ward"' in with_role.text, "the job stays in the form"
+    ward_words = ("patient", "ward", "shift", "handover", "bay")
+
+    def ward_rewrites(page: str) -> int:
+        texts = page.split('class="rewrite-text"')[1:]
+        return sum(any(w in t.split("</")[0].lower() for w in ward_words) for t in texts)
+
+    assert ward_rewrites(with_role.text) > ward_rewrites(plain.text)
+
+
+def test_a_job_title_that_cannot_be_used_says_why(client: httpx.Client) -> None:
+    response = client.post("/rewrite-form", data={"goals": "sell more", "role": "x" * 101})
+    assert response.status_code == 422
+    assert "Your job title could not be used: it is over 100 characters" in response.text
+    assert 'role="alert"' in response.text
