@@ -51,7 +51,7 @@ def write_sheet(runs: Mapping[str, Sequence[ResultRow]], out: Path, *, seed: int
     """Write a sheet of every goal's top rewrite from each engine's run (goals with no rewrite are left
     out: there is nothing to grade); returns the number of rows."""
     entries = [
-        (engine, row.id, row.text, row.rewrites[0].text)
+        (engine, row.id, f"{row.text} (job: {row.role})" if row.role else row.text, row.rewrites[0].text)
         for engine, rows in runs.items()
         for row in rows
         if row.rewrites and row.repeat == 0

@@ -16,7 +16,13 @@ from service.engine import Engine
 from service.errors import GoalRewriterError
 from service.model.embeddings import Embedder
 from service.playbook import Playbook
-from service.schemas import RewriteRequest, RewriteResponse, goal_problems, goal_text_adapter
+from service.schemas import (
+    RewriteContext,
+    RewriteRequest,
+    RewriteResponse,
+    goal_problems,
+    goal_text_adapter,
+)
 from service.scoring import lever_agreement
 from service.taxonomy import Kind
 
@@ -29,6 +35,7 @@ class EvalItem(BaseModel):
     references: list[str] = Field(default_factory=list)
     family: str = "unknown"
     id: str | None = None
+    role: str | None = Field(default=None, description="The person's job, sent as context.role.")
 
 
 class RewriteResult(BaseModel):
@@ -51,6 +58,7 @@ class ResultRow(BaseModel):
     id: str
     repeat: int = 0
     text: str
+    role: str | None = None
     family: str
     label: Kind
     predicted: Kind | None = None
@@ -158,6 +166,7 @@ def _row(
         id=item.id or "",
         repeat=repeat,
         text=item.text,
+        role=item.role,
         family=item.family,
         label=item.label,
         predicted=answer.classification.kind,
@@ -225,7 +234,8 @@ async def run_items(
             started = time.perf_counter()
             try:
                 goal = goal_text_adapter.validate_python(item.text)
-                answer = await engine.rewriter.rewrite(RewriteRequest(goal=goal))
+                context = RewriteContext(role=item.role) if item.role else None
+                answer = await engine.rewriter.rewrite(RewriteRequest(goal=goal, context=context))
                 row = _row(
                     item,
                     round_,

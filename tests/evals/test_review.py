@@ -106,3 +106,9 @@ def test_fluency_counts_every_rewrite_and_relevance_the_top_ones() -> None:
     metrics = rewrite_metrics(rows)
     assert metrics.fluency == pytest.approx(2 / 3, abs=1e-4)
     assert metrics.relevance == 0.5, "goals without references do not count"
+
+
+def test_the_job_sent_with_a_goal_is_shown_beside_it(tmp_path: Path) -> None:
+    with_job = row("a", "E1").model_copy(update={"role": "ward nurse"})
+    write_sheet({"embedded": [with_job]}, tmp_path)
+    assert "goal a (job: ward nurse)" in (tmp_path / "sheet.csv").read_text("utf-8")
