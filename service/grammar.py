@@ -120,19 +120,13 @@ def goal_purpose(goal: str) -> str | None:
     return _verb_phrase(doc, verb) if verb is not None else None
 
 
-def base_form(token: Token) -> str:
+def _base_form(token: Token) -> str:
     """The bare infinitive of a verb token ("hit", "become"), by a table of inflections, not by suffixes."""
     forms = getInflection(token.lemma_, tag="VB")
     return forms[0] if forms else token.lemma_
 
 
-def inflect(lemma: str, tag: str) -> str:
-    """`lemma` inflected for a Penn tag ("VBZ": "runs"), the lemma itself when the table has no form."""
-    forms = getInflection(lemma, tag=tag)
-    return forms[0] if forms else lemma
-
-
-def is_known_word(token: Token) -> bool:
+def _is_known_word(token: Token) -> bool:
     """A word of the lexicon, a name or an acronym: not a typo or a shorthand a reader trips on ("abt")."""
     if token.is_punct or token.is_stop or token.like_num:
         return True
@@ -312,7 +306,7 @@ def _verb_phrase(doc: Doc, verb: Token) -> str | None:
         return None
     words = []
     for token in kept:
-        text = base_form(token) if token.i == kept[0].i and token.pos_ in {"VERB", "AUX"} else token.text
+        text = _base_form(token) if token.i == kept[0].i and token.pos_ in {"VERB", "AUX"} else token.text
         if token.tag_ == "PRP$" and token.lower_ in _THIRD_PERSON:
             text = _THIRD_PERSON[token.lower_]
         words.append(text + token.whitespace_)
@@ -325,7 +319,7 @@ def _reads_cleanly(kept: list[Token], dropped: set[int]) -> bool:
     contiguous = all(set(range(a.i + 1, b.i)) <= dropped for a, b in itertools.pairwise(kept))
     return (
         contiguous
-        and all(is_known_word(t) for t in kept)
+        and all(_is_known_word(t) for t in kept)
         and not any(_is_stray_mark(t, kept) for t in kept)
         and not any(_is_orphan(t, kept) for t in kept)
         and not any(_is_subjectless_finite(t, kept) for t in kept[1:])

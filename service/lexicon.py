@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from lemminflect import getAllLemmas
 
@@ -67,7 +67,3 @@ class Lexicon:
                 label, weight = self._cue[lemma]
                 found[label] = found.get(label, 0.0) + weight
         return found
-
-    def cues(self, text: str) -> Sequence[str]:
-        """The text's words that point to a label, for explaining a choice."""
-        return sorted(lemma for lemma in lemmas(text) if lemma in self._cue)
