@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint train eval eval-classify eval-rewrite bench-cascade bench soak clean
+.PHONY: install run test lint train export eval eval-classify eval-rewrite bench-cascade bench soak clean
 
 # torch goes in first, pinned: it takes the CPU build, and the project's torch range then installs nothing more.
 $(STAMP): pyproject.toml constraints.txt
@@ -49,6 +49,10 @@ eval: install
 # Retrain the classifier head after changing evals/data/goals.jsonl, the features or the model.
 train: install
 	$(BIN)/goal-rewriter train
+
+# The model as ONNX for GOAL_ENCODER=onnx, from the installed weights (offline).
+export: install
+	$(BIN)/goal-rewriter export
 
 eval-classify: install
 	$(BIN)/goal-rewriter eval-classify --split test --cross-family

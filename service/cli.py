@@ -132,6 +132,15 @@ def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(options: argparse.Namespace, settings: Settings) -> int:
+    """Export the model to ONNX for `GOAL_ENCODER=onnx`."""
+    from service.model.export import export_onnx
+
+    out = export_onnx(options.out or settings.encoder_dir, settings.model_path)
+    print(f"wrote {out}: the encoder for GOAL_ENCODER=onnx")
+    return 0
+
+
 def cmd_eval_classify(options: argparse.Namespace, settings: Settings) -> int:
     """Score the classifier and the keyword baseline on a split; optionally the cross-family check."""
     from evals.classification import report_cross_family, report_split
@@ -186,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="retrain the classifier head on the train split")
     train.set_defaults(run=cmd_train)
+
+    export = commands.add_parser("export", help="export the model to ONNX for GOAL_ENCODER=onnx")
+    export.add_argument("--out", type=Path, help="folder to write (default GOAL_ENCODER_DIR)")
+    export.set_defaults(run=cmd_export)
 
     evaluate = commands.add_parser("eval-classify", help="classifier vs keyword baseline on a split")
     evaluate.add_argument("--split", choices=["dev", "test"], default="test")

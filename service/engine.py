@@ -18,6 +18,7 @@ from service.llm.client import LLM, OpenAIChat
 from service.llm.examples import ExampleIndex
 from service.llm.structured import StructuredLLM
 from service.model.embeddings import CachingEmbedder
+from service.model.onnx import OnnxEncoder
 from service.model.pool import BatchingEmbedder
 from service.model.process import ModelProcess, usable_cores
 from service.playbook import Playbook
@@ -46,10 +47,20 @@ EngineLoader = Callable[[Settings], Engine]
 
 
 def load_embedded_classifier(settings: Settings) -> Classifier:
-    """The packaged model (in processes of its own, batched) with the trained head; cache hits skip the
-    queue."""
+    """The packaged model with the trained head: in processes of its own (torch) or exported, in this
+    process (ONNX Runtime); batched, and cache hits skip the queue."""
     head = ClassifierHead.load(settings.classifier_path)
     cores = settings.model_cores or usable_cores()
+    if settings.encoder == "onnx":
+        # One session in this process: ONNX Runtime runs its own threads and releases the GIL.
+        onnx = OnnxEncoder(settings.encoder_dir, threads=cores)
+        batching = BatchingEmbedder(
+            [onnx],
+            cores=cores,
+            window_s=settings.embed_batch_window_ms / 1000,
+            max_batch=settings.embed_max_batch,
+        )
+        return Classifier(embedder=CachingEmbedder(batching), head=head)
     count = settings.model_processes or cores
     # Started side by side: each spends most of its start loading torch and the weights.
     with ThreadPoolExecutor(count, thread_name_prefix="model-start") as starting:
