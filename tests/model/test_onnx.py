@@ -3,6 +3,8 @@ when it was never exported."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +54,28 @@ def test_the_engine_on_the_export_labels_the_test_split_as_torch_does(
 def test_an_encoder_never_exported_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"make export.*GOAL_ENCODER=torch"):
         OnnxEncoder(tmp_path, threads=1)
+
+
+def test_the_engine_on_the_export_runs_where_torch_is_not_installed(exported: Path) -> None:
+    # A runtime image without torch: importing it (or sentence-transformers) fails, as it would there.
+    script = (
+        "import sys\n"
+        "for name in ('torch', 'sentence_transformers', 'transformers'):\n"
+        "    sys.modules[name] = None\n"
+        "import asyncio\n"
+        "from service.config import Settings\n"
+        "from service.engine import load_engine\n"
+        "from service.schemas import RewriteRequest\n"
+        "engine = load_engine(Settings(_env_file=None, encoder='onnx', encoder_dir=sys.argv[1]))\n"
+        "answer = asyncio.run(engine.rewriter.rewrite(RewriteRequest(goal='Close 20 deals per month')))\n"
+        "print(answer.classification.kind.value, len(answer.rewrites))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(exported)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["performance", "3"]
