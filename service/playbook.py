@@ -159,7 +159,7 @@ class Playbook:
         levers allow, best first, with their relevance."""
         vector = self._embedder.embed_batch([query])[0]
         relevance = self._vectors @ vector
-        families = self._goal_families(query, relevance, role)
+        families = self._goal_families(query, vector, relevance, role)
         # Desk habits (the calendar, the inbox, slides) only for a goal from a desk job.
         shared = {GENERIC, OFFICE} if families & DESK_FAMILIES else {GENERIC}
         allowed = [i for i in range(len(self.entries)) if self._families[i] in families | shared]
@@ -206,7 +206,7 @@ class Playbook:
         sims = self._embedder.embed_batch(list(texts)) @ self._vectors.T
         return [{self.entries[int(i)].lever for i in np.argsort(-row)[:3]} for row in sims]
 
-    def _goal_families(self, query: str, relevance: Vectors, role: str | None) -> set[str]:
+    def _goal_families(self, query: str, vector: Vectors, relevance: Vectors, role: str | None) -> set[str]:
         """The goal's job family: the caller's role's when it names one, else the family that fits the
         goal clearly better than any other, by its three best practices, its closest job title and its own
         words; none when no family does, since a practice from the wrong job reads worse than a generic
@@ -216,7 +216,7 @@ class Playbook:
             if float(fit.max()) >= ROLE_MATCH:
                 return {self._titles[int(np.argmax(fit))][1]}
         words = self._family_words.scores(query)
-        titles = self._title_vectors @ self._embedder.embed_batch([query])[0]
+        titles = self._title_vectors @ vector
         closest: dict[str, float] = {}
         for (_, family), sim in zip(self._titles, titles, strict=True):
             closest[family] = max(closest.get(family, 0.0), float(sim))

@@ -12,7 +12,6 @@ from service.cascade import Cascade, definitions_text, goal_as_data
 from service.config import Settings
 from service.cues import Cue, find_cues
 from service.errors import LLMError
-from service.fluency import fluency_faults
 from service.grammar import goal_purpose
 from service.llm.client import Usage
 from service.llm.examples import ExampleIndex
@@ -145,26 +144,28 @@ class Rewriter:
         query = request.goal + _context_text(request.context, prefix=" ")
         role = request.context.role if request.context else None
         found = self.playbook.retrieve(query, k=request.n * 2, role=role)
-        drafts = [(adapt(e, goal=request.goal, purpose=purpose), e.practice, r) for e, r in found]
-        fluent = [(d, p, r) for d, p, r in drafts if not fluency_faults(d.text, request.goal)]
         # The purpose clause holds the goal's own words, which lifts every practice's intent score alike;
         # the practice's relevance before adaptation tells a sales habit from a supplier habit.
-        return self._scored(
+        scored = self._scored(
             request.goal,
-            [d for d, _, _ in fluent],
+            [adapt(entry, goal=request.goal, purpose=purpose) for entry, _ in found],
             engine="embedded",
-            prior=[r for _, _, r in fluent],
-            commitments=[p for _, p, _ in fluent],
+            prior=[relevance for _, relevance in found],
+            commitments=[entry.practice for entry, _ in found],
         )
+        return [r for r in scored if not r.scores.fluency_faults]
 
     def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
-        """The LLM's drafts that the classifier judges mastery and that keep the goal's subject."""
+        """The LLM's drafts that the classifier judges mastery, that keep the goal's subject and that read
+        with no fluency fault."""
         floor = self._settings.rewrite_min_intent
-        sized = [d for d in drafts if _fits(d) and not fluency_faults(d.text, goal)]
+        sized = [d for d in drafts if _fits(d)]
         return [
             r
             for r in self._scored(goal, sized, engine="llm")
-            if r.scores.controllability >= 0.5 and floor <= r.scores.intent < PARAPHRASE_SIMILARITY
+            if r.scores.controllability >= 0.5
+            and floor <= r.scores.intent < PARAPHRASE_SIMILARITY
+            and not r.scores.fluency_faults
         ]
 
     def _scored(
@@ -216,8 +217,9 @@ class Rewriter:
                 cadence=cadence,
                 rationale="The same goal with a rhythm and a count you keep, so you see your own progress.",
             )
-            if not fluency_faults(draft.text, goal):
-                rewrites = self._scored(goal, [draft], engine="embedded")
+            scored = self._scored(goal, [draft], engine="embedded")
+            if not scored[0].scores.fluency_faults:
+                rewrites = scored
                 message += " Here it is with a rhythm and a count, so you can see your progress."
         if specificity(goal) < 1 and not rewrites:
             rewrites = self._embedded(request.model_copy(update={"n": 1}), None)[:1]
