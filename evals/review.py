@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from pydantic import BaseModel, Field
 
@@ -21,7 +21,6 @@ from evals.runner import ResultRow
 
 Grade = Literal["use as written", "use after edits", "would not use"]
 GRADES: tuple[Grade, ...] = ("use as written", "use after edits", "would not use")
-_GRADE_OF: dict[str, Grade] = {g: g for g in GRADES}
 COLUMNS = ("item", "goal", "rewrite", "grade", "note")
 
 
@@ -101,13 +100,13 @@ def read_sheet(folder: Path) -> dict[str, ReviewMetrics]:
     with (folder / "sheet.csv").open(encoding="utf-8", newline="") as file:
         for number, row in enumerate(csv.DictReader(file), start=2):
             grade = (row.get("grade") or "").strip().lower()
-            if grade not in GRADES:
+            if not _is_grade(grade):
                 raise SheetError(f"{folder / 'sheet.csv'}:{number}: grade {grade!r} is not one of {GRADES}")
             if row.get("item") not in key:
                 raise SheetError(
                     f"{folder / 'sheet.csv'}:{number}: item {row.get('item')!r} is not in key.json"
                 )
-            graded.setdefault(key[row["item"]].engine, []).append(_GRADE_OF[grade])
+            graded.setdefault(key[row["item"]].engine, []).append(grade)
     if not graded:
         raise SheetError(f"{folder / 'sheet.csv'} has no graded rows")
     graders = _graders(folder)
@@ -121,6 +120,10 @@ def read_sheet(folder: Path) -> dict[str, ReviewMetrics]:
         )
         for engine, grades in graded.items()
     }
+
+
+def _is_grade(text: str) -> TypeGuard[Grade]:
+    return text in GRADES
 
 
 def _graders(folder: Path) -> list[str]:

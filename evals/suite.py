@@ -78,10 +78,7 @@ def run(options: argparse.Namespace, settings: Settings) -> int:
     items, source = _items(options.data)
     engine, settings = _engine(settings, options.engine, cache=options.cache_dir, refresh=options.no_cache)
     judge = _judge(settings, cache=options.cache_dir, refresh=options.no_cache) if options.judge else None
-    columns = (TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("goals", total=len(items) * options.repeat)
-        rows = asyncio.run(_run(engine, items, options.repeat, lambda: progress.advance(task), judge))
+    rows = _run_with_progress("eval", engine, items, options.repeat, judge)
     metrics = summarize(
         rows,
         config=_config(settings, options.engine, source, items, options.repeat),
@@ -103,6 +100,16 @@ def run(options: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures else 0
 
 
+def _run_with_progress(
+    label: str, engine: Engine, items: list[EvalItem], repeat: int, judge: Judge | None
+) -> list[ResultRow]:
+    """Every goal `repeat` times, with a progress bar named `label`; the engine is closed afterwards."""
+    columns = (TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("goals", total=len(items) * repeat)
+        return asyncio.run(_run(engine, items, repeat, partial(progress.advance, task), judge))
+
+
 async def _run(
     engine: Engine, items: list[EvalItem], repeat: int, advance: Callable[[], None], judge: Judge | None
 ) -> list[ResultRow]:
@@ -118,10 +125,7 @@ def write_review(options: argparse.Namespace, settings: Settings) -> int:
     runs: dict[str, list[ResultRow]] = {}
     for mode in options.engines:
         engine, _ = _engine(settings, mode, cache=options.cache_dir, refresh=options.no_cache)
-        columns = (TextColumn(f"[bold]{mode}[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True) as progress:
-            task = progress.add_task("goals", total=len(items))
-            runs[mode] = asyncio.run(_run(engine, items, 1, partial(progress.advance, task), None))
+        runs[mode] = _run_with_progress(mode, engine, items, 1, None)
     count = write_sheet(runs, options.out, seed=options.seed)
     print(
         f"{count} rows -> {options.out}/sheet.csv (grade each: use as written / use after edits / would not "

@@ -19,7 +19,7 @@ from service.llm.examples import ExampleIndex
 from service.llm.structured import StructuredLLM
 from service.model.embeddings import CachingEmbedder
 from service.model.onnx import OnnxEncoder
-from service.model.pool import BatchingEmbedder
+from service.model.pool import BatchingEmbedder, Encoder
 from service.model.process import ModelProcess, usable_cores
 from service.playbook import Playbook
 from service.rewriter import Rewriter
@@ -51,22 +51,19 @@ def load_embedded_classifier(settings: Settings) -> Classifier:
     process (ONNX Runtime); batched, and cache hits skip the queue."""
     head = ClassifierHead.load(settings.classifier_path)
     cores = settings.model_cores or usable_cores()
+    encoders: list[Encoder]
     if settings.encoder == "onnx":
         # One session in this process: ONNX Runtime runs its own threads and releases the GIL.
-        onnx = OnnxEncoder(settings.encoder_dir, threads=cores)
-        batching = BatchingEmbedder(
-            [onnx],
-            cores=cores,
-            window_s=settings.embed_batch_window_ms / 1000,
-            max_batch=settings.embed_max_batch,
-        )
-        return Classifier(embedder=CachingEmbedder(batching), head=head)
-    count = settings.model_processes or cores
-    # Started side by side: each spends most of its start loading torch and the weights.
-    with ThreadPoolExecutor(count, thread_name_prefix="model-start") as starting:
-        models = list(starting.map(lambda _: ModelProcess(settings.model_path, threads=1), range(count)))
+        encoders = [OnnxEncoder(settings.encoder_dir, threads=cores)]
+    else:
+        count = settings.model_processes or cores
+        # Started side by side: each spends most of its start loading torch and the weights.
+        with ThreadPoolExecutor(count, thread_name_prefix="model-start") as starting:
+            encoders = list(
+                starting.map(lambda _: ModelProcess(settings.model_path, threads=1), range(count))
+            )
     batching = BatchingEmbedder(
-        models,
+        encoders,
         cores=cores,
         window_s=settings.embed_batch_window_ms / 1000,
         max_batch=settings.embed_max_batch,
