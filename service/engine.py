@@ -14,7 +14,7 @@ from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
 from service.errors import ConfigError, NotReady
 from service.llm.breaker import CircuitBreaker
-from service.llm.client import LLM, OpenAIChat
+from service.llm.client import LLM
 from service.llm.examples import ExampleIndex
 from service.llm.structured import StructuredLLM
 from service.model.embeddings import CachingEmbedder
@@ -75,6 +75,8 @@ def openai_llm(settings: Settings) -> LLM | None:
     """The configured OpenAI-compatible endpoint, or None when no base URL is set."""
     if not settings.llm_base_url:
         return None
+    from service.llm.openai_chat import OpenAIChat
+
     return OpenAIChat(
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value(),

@@ -13,7 +13,7 @@ from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine
 from service.labelled import Split, in_split
-from service.llm.client import OpenAIChat
+from service.llm.openai_chat import OpenAIChat
 from service.playbook import Draft
 from service.schemas import RewriteRequest, RewriteResponse
 from service.taxonomy import Kind

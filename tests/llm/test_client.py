@@ -7,7 +7,8 @@ import pytest
 import respx
 
 from service.config import OutputMode
-from service.llm.client import ChatRequest, OpenAIChat, TransportError, retry_after_seconds
+from service.llm.client import ChatRequest, TransportError, retry_after_seconds
+from service.llm.openai_chat import OpenAIChat
 from service.llm.prompts import ChatMessage
 from tests.openai_wire import BASE_URL, completion, ok, sent
 

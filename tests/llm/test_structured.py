@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from service.config import OutputMode, Settings
 from service.errors import LLMOutputInvalid, LLMUnavailable
 from service.llm.breaker import BreakerState, CircuitBreaker
-from service.llm.client import OpenAIChat, Usage
+from service.llm.client import Usage
+from service.llm.openai_chat import OpenAIChat
 from service.llm.prompts import ChatMessage, RenderedPrompt
 from service.llm.structured import StructuredLLM, parse_answer
 from service.taxonomy import Kind
