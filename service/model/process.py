@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from service.errors import ModelStopped
+from service.model.cores import usable_cores
 from service.model.embeddings import SentenceTransformerEmbedder, Vectors
 
 logger = logging.getLogger(__name__)
@@ -97,11 +98,6 @@ class ModelProcess:
             assert isinstance(value, BaseException)
             raise value
         return value  # type: ignore[no-any-return]
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity, which a container's cpuset narrows)."""
-    return len(os.sched_getaffinity(0))
 
 
 def _stop(pipe: Connection, process: subprocess.Popen[bytes]) -> None:

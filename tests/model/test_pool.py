@@ -328,7 +328,7 @@ class StartedModel(RecordingEncoder):
         return model_fingerprint(packaged_model_path())
 
 
-def test_the_engine_starts_the_model_processes_and_cores_the_settings_ask_for(
+def test_the_torch_engine_starts_the_model_processes_and_cores_the_settings_ask_for(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[BatchingEmbedder] = []
@@ -341,7 +341,7 @@ def test_the_engine_starts_the_model_processes_and_cores_the_settings_ask_for(
     monkeypatch.setattr("service.engine.ModelProcess", StartedModel)
     monkeypatch.setattr("service.engine.BatchingEmbedder", Built)
     StartedModel.started = []
-    chosen = settings.model_copy(update={"model_processes": 3, "model_cores": 2})
+    chosen = settings.model_copy(update={"encoder": "torch", "model_processes": 3, "model_cores": 2})
     classifier = load_embedded_classifier(chosen)
     assert len(StartedModel.started) == 3
     for goal in ("Close 20 deals per month", "Learn to run a retro", "Ship the report every Friday"):
