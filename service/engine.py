@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from service import grammar
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
@@ -128,8 +129,13 @@ def build_engine(
 
 
 def load_engine(settings: Settings) -> Engine:
-    """The embedded engine, plus the LLM when `GOAL_LLM_BASE_URL` is set."""
-    return build_engine(settings, classifier=load_embedded_classifier(settings), llm=openai_llm(settings))
+    """The embedded engine, plus the LLM when `GOAL_LLM_BASE_URL` is set. The English parser loads beside
+    the model, so a ready engine rewrites at full speed from its first request."""
+    with ThreadPoolExecutor(1, thread_name_prefix="parser-load") as beside:
+        parser = beside.submit(grammar.load)
+        classifier = load_embedded_classifier(settings)
+        parser.result()
+    return build_engine(settings, classifier=classifier, llm=openai_llm(settings))
 
 
 class EngineState:

@@ -93,6 +93,14 @@ def _lexicon() -> frozenset[str]:
     return frozenset(s.lower() for s in _parser().vocab.strings if s.isalpha())
 
 
+def load() -> None:
+    """Load the parser, its lexicon and lemminflect's tables now: the engine does it while it starts, so
+    the first rewrite does not wait about a second for them."""
+    _lexicon()
+    getAllLemmas("reduces", "VERB")
+    getInflection("reduce", tag="VB")
+
+
 def parse(text: str) -> Doc:
     """The parsed text; one parse at a time, since a spaCy pipeline is not documented as thread-safe."""
     with _lock:

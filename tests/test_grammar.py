@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from service import grammar
+from service.config import Settings
+from service.engine import load_engine
 from service.grammar import goal_purpose
 
 
@@ -57,3 +60,14 @@ def test_the_purpose_is_the_goal_s_verb_phrase_without_its_target(goal: str, pur
 )
 def test_no_phrase_when_the_parse_gives_nothing_clean(goal: str) -> None:
     assert goal_purpose(goal) is None
+
+
+def test_an_engine_is_ready_with_its_parser_loaded(settings: Settings) -> None:
+    grammar._parser.cache_clear()
+    grammar._lexicon.cache_clear()
+    engine = load_engine(settings)
+    try:
+        assert grammar._parser.cache_info().currsize == 1, "the first rewrite would load spaCy"
+        assert grammar._lexicon.cache_info().currsize == 1
+    finally:
+        engine.classifier.embedder.close()

