@@ -19,13 +19,20 @@ logger = logging.getLogger(__name__)
 KNOWN_FILE = "known_vectors.npz"
 
 
-def recorded_texts(folder: Path) -> set[str]:
-    """The texts whose vectors `folder` holds (none when nothing was recorded)."""
+def _read(folder: Path) -> tuple[str, dict[str, Vectors]] | None:
+    """The model fingerprint and the vectors by text recorded in `folder`; None when nothing was."""
     path = folder / KNOWN_FILE
     if not path.exists():
-        return set()
+        return None
     with np.load(path, allow_pickle=False) as stored:
-        return {str(text) for text in stored["texts"]}
+        texts = [str(text) for text in stored["texts"]]
+        return str(stored["fingerprint"]), dict(zip(texts, stored["vectors"], strict=True))
+
+
+def recorded_texts(folder: Path) -> set[str]:
+    """The texts whose vectors `folder` holds (none when nothing was recorded)."""
+    recorded = _read(folder)
+    return set(recorded[1]) if recorded else set()
 
 
 class Recorder:
@@ -71,17 +78,15 @@ class KnownVectors:
     def around(cls, inner: Embedder, folder: Path) -> Embedder:
         """`inner` with the vectors recorded in `folder`, or `inner` alone when there are none for its
         model (a start then encodes every text, and is only slower)."""
-        path = folder / KNOWN_FILE
-        if not path.exists():
-            logger.warning("no precomputed vectors at %s: start-up encodes them (run `make export`)", path)
+        recorded = _read(folder)
+        if recorded is None:
+            logger.warning("no precomputed vectors in %s: start-up encodes them (run `make export`)", folder)
             return inner
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["fingerprint"]) != inner.fingerprint:
-                logger.warning("the vectors at %s are another model's: start-up encodes them", path)
-                return inner
-            texts = [str(t) for t in stored["texts"]]
-            vectors = stored["vectors"]
-        return cls(inner, dict(zip(texts, vectors, strict=True)))
+        fingerprint, known = recorded
+        if fingerprint != inner.fingerprint:
+            logger.warning("the vectors in %s are another model's: start-up encodes them", folder)
+            return inner
+        return cls(inner, known)
 
     @property
     def fingerprint(self) -> str:

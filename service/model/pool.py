@@ -1,5 +1,5 @@
 """Dynamic batching over a pool of encoders (one ONNX Runtime session, or model processes on torch):
-batches, and each batch goes to whichever model is free.
+concurrent `embed_batch` calls are coalesced into batches, and each batch goes to whichever model is free.
 
 Each caller's texts are queued; one worker per model takes what is waiting (collecting arrivals for up to
 `window_s`, or until `max_batch` texts), encodes it and hands each caller its rows. On a small CPU, models
