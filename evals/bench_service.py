@@ -37,7 +37,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from evals.loadgen import Server, distinct_goals, memory_of, percentile, served, tree_memory
+from evals.loadgen import Server, distinct_goals, percentile, served, tree_memory
 from evals.wire import Connection, WireError
 from service.config import Settings
 from service.model.cores import usable_cores
@@ -285,7 +285,6 @@ class ServiceFigures:
     hit_ms: float
     cold_start_s: float
     peak_rss_mib: float
-    parent_peak_rss_mib: float
 
 
 async def measure_service(
@@ -315,7 +314,6 @@ async def measure_service(
         hit_ms=percentile(hits.latencies_ms[1:], 50),
         cold_start_s=server.cold_start_s,
         peak_rss_mib=tree_memory(server.pid).peak_mib,
-        parent_peak_rss_mib=memory_of(server.pid).peak_mib,
     )
 
 
