@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from evals.baseline import keyword_baseline
-from evals.dataset import load_goals
+from evals.dataset import WRITER_GROUPS, load_goals
 from evals.kind_metrics import ClassificationMetrics, classification_metrics, format_confusion
 from evals.training import train_head
 from service.classifier import Classifier
@@ -13,15 +13,6 @@ from service.config import Settings
 from service.engine import load_embedded_classifier
 from service.labelled import LabelledGoal, Split, in_split
 from service.model.embeddings import Embedder, SentenceTransformerEmbedder
-
-# Each group's families were written by a different author; holding a group out tests the head on
-# goals written in a voice it never saw.
-WRITER_GROUPS: dict[str, tuple[str, ...]] = {
-    "A": ("sales", "customer_service", "marketing"),
-    "B": ("engineering", "design", "research"),
-    "C": ("nursing_care", "teaching", "hr"),
-    "D": ("people_management", "finance", "operations", "personal_development"),
-}
 
 
 def score_classifier(classifier: Classifier, rows: Sequence[LabelledGoal]) -> ClassificationMetrics:
@@ -46,6 +37,17 @@ def _summary(name: str, metrics: ClassificationMetrics) -> str:
     )
 
 
+def certainty_summary(classifier: Classifier, rows: Sequence[LabelledGoal]) -> str:
+    """How often the answers a person sees as "likely" and as "unsure" were right."""
+    predictions = classifier.classify_batch([row.text for row in rows])
+    parts = []
+    for word in ("likely", "unsure"):
+        right = [p.kind == row.label for p, row in zip(predictions, rows, strict=True) if p.certainty == word]
+        share = f"{sum(right) / len(right):.1%} right" if right else "none"
+        parts.append(f"{word}: {len(right)} answers, {share}")
+    return "certainty shown to people: " + "; ".join(parts)
+
+
 def report_split(settings: Settings, split: Split) -> str:
     """The shipped classifier and the keyword baseline on one split, as text."""
     rows = in_split(load_goals(), split)
@@ -54,6 +56,7 @@ def report_split(settings: Settings, split: Split) -> str:
         [
             f"== {split.value} split ==",
             _summary("embedded classifier", score_classifier(classifier, rows)),
+            certainty_summary(classifier, rows),
             _summary("keyword baseline", score_baseline(rows)),
         ]
     )

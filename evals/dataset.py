@@ -7,6 +7,14 @@ from pathlib import Path
 from service.labelled import LabelledGoal, read_goals
 
 GOALS_PATH = Path(__file__).resolve().parent / "data" / "goals.jsonl"
+# Each group's families were written by a different author; holding a group out tests the head on
+# goals written in a voice it never saw.
+WRITER_GROUPS: dict[str, tuple[str, ...]] = {
+    "A": ("sales", "customer_service", "marketing"),
+    "B": ("engineering", "design", "research"),
+    "C": ("nursing_care", "teaching", "hr"),
+    "D": ("people_management", "finance", "operations", "personal_development"),
+}
 
 
 def load_goals(path: Path = GOALS_PATH) -> list[LabelledGoal]:

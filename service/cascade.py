@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.classifier import Classifier
 from service.config import Settings
-from service.cues import find_cues
+from service.cues import Cues, find_cues
 from service.errors import LLMError
-from service.language import looks_english
+from service.language import ENGLISH, language_name
 from service.llm.client import Usage
 from service.llm.examples import ExampleIndex
 from service.llm.prompts import RenderedPrompt, render_prompt
@@ -21,7 +21,7 @@ from service.reasons import explain
 from service.schemas import Classification
 from service.taxonomy import KINDS, Kind
 
-_NOT_ENGLISH = "; the goal does not look like English, the one language the embedded classifier knows"
+UNSUPPORTED_LANGUAGE = "unsupported_language"
 
 
 class LLMVerdict(BaseModel):
@@ -75,14 +75,20 @@ class Cascade:
         threshold = self._settings.cascade_threshold
         sure = f"embedded confidence {base.confidence:.2f}"
         # The head learnt English only: on another language its confidence says little, so it is not trusted.
-        foreign = "" if looks_english(goal) else _NOT_ENGLISH
+        foreign = (
+            f"; the goal is in {language_name(base.language)}, and the embedded classifier knows English only"
+            if base.language != ENGLISH
+            else ""
+        )
         # A threshold of 1 sends every goal to the LLM, even ones the head is certain of.
         if base.confidence >= threshold and threshold < 1.0 and not foreign:
             return base.model_copy(update={"decision": f"{sure} is at or over the threshold {threshold:.2f}"})
         side = "under" if base.confidence < threshold else "at or over"
         unsure = f"{sure} is {side} the threshold {threshold:.2f}{foreign}"
         if self.llm is None:
-            return base.model_copy(update={"decision": f"{unsure}; no LLM is configured"})
+            # Without an LLM, a goal in another language gets the head's guess, labelled as one.
+            fallback = {"degraded": True, "degraded_reason": UNSUPPORTED_LANGUAGE} if foreign else {}
+            return base.model_copy(update={"decision": f"{unsure}; no LLM is configured", **fallback})
         prompt = await asyncio.to_thread(self._prompt, goal)
         usage = Usage()
         try:
@@ -101,7 +107,8 @@ class Cascade:
             kind=kind,
             confidence=base.probabilities.of(kind),
             probabilities=base.probabilities,
-            reason=explain(kind, find_cues(goal)),
+            reason=explain(kind, find_cues(goal) if base.language == ENGLISH else Cues()),
+            language=base.language,
             engine="llm",
             decision=f"{unsure}, so the LLM adjudicated",
             llm=answer.trace,

@@ -10,11 +10,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from service.certainty import judge
 from service.cues import Cues, find_cues
 from service.errors import ArtifactError
 from service.features import FEATURE_SET, NgramVocabulary, featurize
+from service.language import ENGLISH, detect_language, language_name
 from service.model.embeddings import Embedder, Vectors
-from service.reasons import explain
+from service.reasons import explain, explain_guess
 from service.schemas import Classification, Probabilities
 from service.taxonomy import KIND_ORDER, Kind
 
@@ -30,6 +32,10 @@ class Provenance(BaseModel):
     regularisation_c: float
     cv_macro_f1: float = Field(description="Cross-validated macro-F1 on the train split.")
     dev_macro_f1: float
+    likely_accuracy: float = Field(
+        description="Accuracy, on goals of writers held out of training, of answers at or over `likely_from`."
+    )
+    likely_share: float = Field(description="Share of those held-out answers at or over `likely_from`.")
     trained_at: str
     sklearn_version: str
 
@@ -45,6 +51,9 @@ class ClassifierHead(BaseModel):
     weights: list[list[float]]
     bias: list[float]
     temperature: float = Field(gt=0)
+    likely_from: float = Field(
+        ge=0, le=1, description="The confidence from which an answer is called likely (chosen per writer)."
+    )
     provenance: Provenance
 
     @classmethod
@@ -107,20 +116,29 @@ class Classifier:
             return []
         cues = [find_cues(goal) for goal in goals]
         probs = self.head.probabilities(featurize(self.embedder, goals, self.head.ngrams, cues, vectors))
-        return [self._answer(found, row) for found, row in zip(cues, probs, strict=True)]
+        return [self._answer(goal, found, row) for goal, found, row in zip(goals, cues, probs, strict=True)]
 
     def classify(self, goal: str) -> Classification:
         """Classify one goal."""
         return self.classify_batch([goal])[0]
 
-    def _answer(self, cues: Cues, row: NDArray[np.float64]) -> Classification:
+    def _answer(self, goal: str, cues: Cues, row: NDArray[np.float64]) -> Classification:
         by_kind = {kind: float(p) for kind, p in zip(self.head.classes, row, strict=True)}
         kind = max(KIND_ORDER, key=lambda k: by_kind[k])
+        language = detect_language(goal)
+        certainty, unsure_because = judge(
+            goal=goal, language=language, confidence=by_kind[kind], likely_from=self.head.likely_from
+        )
         return Classification(
             kind=kind,
             confidence=round(by_kind[kind], 4),
             probabilities=Probabilities(**{k.value: round(by_kind[k], 4) for k in KIND_ORDER}),
-            reason=explain(kind, cues),
+            certainty=certainty,
+            unsure_because=unsure_because,
+            language=language,
+            reason=explain(kind, cues)
+            if language == ENGLISH
+            else explain_guess(kind, language_name(language)),
             engine="embedded",
             decision="the embedded classifier decided",
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from service import grammar
+from service import grammar, language
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
@@ -128,11 +128,16 @@ def build_engine(
     return Engine(classifier=classifier, cascade=cascade, rewriter=rewriter, llm=structured)
 
 
+def _load_languages() -> None:
+    grammar.load()
+    language.load()
+
+
 def load_engine(settings: Settings) -> Engine:
-    """The embedded engine, plus the LLM when `GOAL_LLM_BASE_URL` is set. The English parser loads beside
-    the model, so a ready engine rewrites at full speed from its first request."""
+    """The embedded engine, plus the LLM when `GOAL_LLM_BASE_URL` is set. The English parser and the
+    language model load beside the encoder, so a ready engine answers at full speed from its first request."""
     with ThreadPoolExecutor(1, thread_name_prefix="parser-load") as beside:
-        parser = beside.submit(grammar.load)
+        parser = beside.submit(_load_languages)
         classifier = load_embedded_classifier(settings)
         parser.result()
     return build_engine(settings, classifier=classifier, llm=openai_llm(settings))

@@ -72,3 +72,12 @@ _REASONS = {
 def explain(kind: Kind, cues: Cues) -> str:
     """A reason for the kind, pointing at the phrases of the goal that show it, then the kind's meaning."""
     return f"{_REASONS[kind](cues)} {KINDS[kind].title}: {KINDS[kind].controllable.lower()}"
+
+
+def explain_guess(kind: Kind, language: str) -> str:
+    """The reason for a kind guessed from a goal the classifier cannot read: its cues are English phrases,
+    and in another language they quote false friends ("promotion")."""
+    return (
+        f"A rough guess: the goal is in {language}, and the built-in classifier reads English only. "
+        f"{KINDS[kind].title}: {KINDS[kind].controllable.lower()}"
+    )

@@ -8,11 +8,12 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.cascade import Cascade, definitions_text, goal_as_data
+from service.cascade import UNSUPPORTED_LANGUAGE, Cascade, definitions_text, goal_as_data
 from service.config import Settings
 from service.cues import Cue, find_cues
 from service.errors import LLMError
 from service.grammar import goal_purpose
+from service.language import ENGLISH, language_name
 from service.llm.client import Usage
 from service.llm.examples import ExampleIndex
 from service.llm.prompts import RenderedPrompt, render_prompt
@@ -84,16 +85,22 @@ class Rewriter:
         # One LLM deadline for the whole request, shared by the ask for the kind and the ask for rewrites.
         deadline = self.llm.deadline() if self.llm is not None else None
         classification = await self.cascade.classify(goal, deadline=deadline)
-        purpose = await asyncio.to_thread(goal_purpose, goal)
+        english = classification.language == ENGLISH
+        if not english and (self.llm is None or classification.degraded):
+            return self._unreadable(request, classification)
+        purpose = await asyncio.to_thread(goal_purpose, goal) if english else None
         questions = (
             [q.format(purpose=purpose) for q in COACHING_QUESTIONS] if purpose else list(GENERAL_QUESTIONS)
         )
-        if classification.kind is Kind.MASTERY:
+        if classification.kind is Kind.MASTERY and english:
             return await asyncio.to_thread(self._confirm, request, classification, questions, purpose)
-        embedded = await asyncio.to_thread(self._embedded, request, purpose)
+        # The playbook's practices are English sentences: a goal in another language gets none of them.
+        embedded = await asyncio.to_thread(self._embedded, request, purpose) if english else []
 
         def playbook_answer(reason: str | None = None, trace: LLMTrace | None = None) -> RewriteResponse:
             """The playbook's rewrites; with `reason` when the LLM was asked and failed."""
+            if not english:
+                return self._unreadable(request, classification, reason=reason, trace=trace)
             return self._answer(
                 request,
                 classification=classification,
@@ -107,7 +114,7 @@ class Rewriter:
         if self.llm is None:
             return playbook_answer()
         usage = Usage()
-        prompt = await asyncio.to_thread(self._prompt, request)
+        prompt = await asyncio.to_thread(self._prompt, request, classification.language)
         try:
             answer = await self.llm.ask(prompt, LLMRewrites, usage, deadline=deadline)
         except LLMError as exc:
@@ -126,7 +133,7 @@ class Rewriter:
             for q in answer.value.coaching_questions
             if 0 < len(q.strip()) <= 200 and not _leaks(q, system=system, own=own)
         ][:3]
-        kept = await asyncio.to_thread(self._keep_controllable, goal, clean)
+        kept = await asyncio.to_thread(self._keep_controllable, goal, clean, english=english)
         if not kept:
             return playbook_answer("llm_candidates_rejected", answer.trace)
         return self._answer(
@@ -155,11 +162,19 @@ class Rewriter:
         )
         return [r for r in scored if not r.scores.fluency_faults]
 
-    def _keep_controllable(self, goal: str, drafts: list[Draft]) -> list[Rewrite]:
+    def _keep_controllable(self, goal: str, drafts: list[Draft], *, english: bool) -> list[Rewrite]:
         """The LLM's drafts that the classifier judges mastery, that keep the goal's subject and that read
-        with no fluency fault."""
+        with no fluency fault. Those checks read English only: in another language, every draft that fits
+        is kept, in the LLM's order."""
         floor = self._settings.rewrite_min_intent
         sized = [d for d in drafts if _fits(d)]
+        if not english:
+            scores = score_rewrites(
+                goal=goal, rewrites=[d.text for d in sized], classifier=self.cascade.classifier
+            )
+            return [
+                Rewrite(**d.model_dump(), scores=s, engine="llm") for d, s in zip(sized, scores, strict=True)
+            ]
         return [
             r
             for r in self._scored(goal, sized, engine="llm")
@@ -234,6 +249,40 @@ class Rewriter:
             engine="embedded",
         )
 
+    def _unreadable(
+        self,
+        request: RewriteRequest,
+        classification: Classification,
+        *,
+        reason: str | None = None,
+        trace: LLMTrace | None = None,
+    ) -> RewriteResponse:
+        """A goal in a language the playbook cannot write: no rewrites, a message that says why and what to
+        do, and the coaching questions that need none of the goal's words."""
+        name = language_name(classification.language)
+        instead = (
+            "the AI service that reads other languages did not answer this time: try again in a moment, or "
+            "write the goal in English"
+            if self.llm is not None
+            else "write the goal in English to get them, or ask whoever runs this service to connect an AI "
+            "service, which answers in your language"
+        )
+        return RewriteResponse(
+            goal=request.goal,
+            classification=classification,
+            already_mastery=False,
+            message=(
+                f"This goal looks like {name}. The built-in engine reads English only, so it suggests no "
+                f"rewrites; {instead}."
+            ),
+            rewrites=[],
+            coaching_questions=list(GENERAL_QUESTIONS),
+            engine="embedded",
+            degraded=True,
+            degraded_reason=reason or classification.degraded_reason or UNSUPPORTED_LANGUAGE,
+            llm=trace,
+        )
+
     def _answer(
         self,
         request: RewriteRequest,
@@ -262,7 +311,7 @@ class Rewriter:
             llm=trace,
         )
 
-    def _prompt(self, request: RewriteRequest) -> RenderedPrompt:
+    def _prompt(self, request: RewriteRequest, language: str) -> RenderedPrompt:
         shots = self._examples.nearest(request.goal, k=4, per_kind=False) if self._examples else []
         examples = "\n".join(
             json.dumps({"goal": row.text, "rewrites": row.references}, ensure_ascii=False) for row in shots
@@ -277,6 +326,7 @@ class Rewriter:
             context=goal_as_data(context) if context else "(not given)",
             n=str(request.n),
             schema=schema_text(LLMRewrites),
+            language=language_name(language),
             goal=goal_as_data(request.goal),
         )
 

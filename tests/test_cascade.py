@@ -112,5 +112,6 @@ async def test_a_confident_answer_on_a_non_english_goal_goes_to_the_llm_and_says
     answer = await cascade(fake, 0.8).classify(goal)
     assert answer.confidence >= 0.8, "the head is sure, which is why it must not be trusted here"
     assert (answer.engine, answer.kind) == ("llm", Kind.PERFORMANCE)
-    assert "does not look like English" in answer.decision
+    assert "the goal is in French" in answer.decision
+    assert (answer.language, answer.degraded, answer.certainty) == ("fr", False, None)
     assert len(fake.history) == 1

@@ -1,51 +1,55 @@
-"""Telling English goals from goals in other languages, without a language model."""
+"""Telling the language a goal is written in, offline."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from evals.dataset import load_goals
-from service.language import looks_english
+from service.language import ENGLISH, detect_language, language_name
 
-OTHER_LANGUAGES = [
-    "Mejorar mis ventas este año",
-    "Cerrar 20 ventas al mes",
-    "Leer un libro cada semana",
-    "Obtenir une promotion cette année",
-    "Devenir un meilleur manager",
-    "Ich möchte eine bessere Führungskraft werden",
-    "Jede Woche drei Kunden anrufen",
-    "Migliorare le mie capacità di leadership",
-    "Ler um livro por semana",
-    "Elke maand meer klanten voor mijn team",
-    "bli en bättre ledare",
-    "每月完成20笔交易",
-    "毎週本を一冊読む",
-    "أريد أن أصبح قائداً أفضل",
-    "Стать лучшим руководителем",
-    "Продавать на 20% больше",
+# Goals by a writer who never saw the detector's settings: 60 in nine languages and four scripts, and 80
+# English ones made to trip a detector (acronyms, place names, text-speak, two words).
+LANGUAGES = [
+    json.loads(line)
+    for line in (Path(__file__).parents[1] / "evals" / "data" / "languages.jsonl").read_text().splitlines()
 ]
 
 
 def test_every_labelled_goal_and_reference_rewrite_reads_as_english() -> None:
     texts = [text for row in load_goals() for text in (row.text, *(row.references or []))]
-    assert [text for text in texts if not looks_english(text)] == []
+    assert [text for text in texts if detect_language(text) != ENGLISH] == []
 
 
-@pytest.mark.parametrize("goal", OTHER_LANGUAGES)
-def test_goals_in_other_languages_are_told_apart(goal: str) -> None:
-    assert not looks_english(goal)
+def test_another_writers_goals_are_told_apart_by_language() -> None:
+    wrong = [(row["text"], row["lang"], detect_language(row["text"])) for row in LANGUAGES]
+    wrong = [found for found in wrong if found[1] != found[2]]
+    # One English goal is all place names ("Launch in São Paulo and Ciudad de México"); nothing else misses.
+    assert len(wrong) <= 1, wrong
+    assert all(expected == ENGLISH for _, expected, _ in wrong)
 
 
 @pytest.mark.parametrize(
-    "goal",
+    ("goal", "code"),
     [
-        "De-escalate 5 complaints a week",
-        "Complete 3 e-learning modules",
-        "Open the LA office",
-        "Q3 NPS 45+",
-        "🚀",
+        ("Lire un rapport sectoriel chaque semaine", "fr"),
+        ("每周读一份行业报告", "zh"),
+        ("Jede Woche drei Kunden anrufen", "de"),
+        ("Стать лучшим руководителем", "ru"),
+        ("Mejorar mis ventas este año", "es"),
     ],
 )
-def test_english_with_foreign_looking_pieces_or_no_words_reads_as_english(goal: str) -> None:
-    assert looks_english(goal)
+def test_a_goal_in_another_language_gets_its_code(goal: str, code: str) -> None:
+    assert detect_language(goal) == code
+
+
+@pytest.mark.parametrize("goal", ["Q3 NPS 45+", "Hit quota", "KPI: OTIF 98%", "🚀", "Open the LA office"])
+def test_too_little_to_tell_reads_as_english(goal: str) -> None:
+    assert detect_language(goal) == ENGLISH
+
+
+def test_languages_have_english_names() -> None:
+    assert language_name("fr") == "French"
+    assert language_name("xx") == "xx"

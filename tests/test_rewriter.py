@@ -230,3 +230,39 @@ async def test_the_purpose_clause_does_not_count_against_controllability(embedde
     top = answer.rewrites[0]
     assert top.text.endswith(", to become a better public speaker.")
     assert top.scores.controllability >= 0.5, "judged on what it commits to, not on the result it serves"
+
+
+FRENCH_GOAL = "Augmenter le chiffre d'affaires de 15 % ce trimestre"
+FRENCH = {
+    "text": "Chaque vendredi, je relirai deux affaires perdues et noterai une chose à essayer autrement.",
+    "serves": "Augmenter le chiffre d'affaires de 15 % ce trimestre",
+    "progress_measure": "affaires relues",
+    "cadence": "chaque semaine",
+    "rationale": "Relire mes propres affaires ne dépend que de moi.",
+}
+
+
+async def test_a_goal_in_another_language_is_classified_and_rewritten_by_the_llm_in_it(
+    api: respx.MockRouter, llm_engine: Engine
+) -> None:
+    verdict = {"reason": "the turnover depends on customers", "kind": "performance"}
+    route = api.post("/chat/completions").mock(side_effect=[ok(json.dumps(verdict)), ok(llm_answer(FRENCH))])
+    answer = await llm_engine.rewriter.rewrite(RewriteRequest(goal=FRENCH_GOAL, n=2))
+    assert answer.classification.language == "fr"
+    assert (answer.classification.engine, answer.engine, answer.degraded) == ("llm", "llm", False)
+    assert [r.text for r in answer.rewrites] == [FRENCH["text"]], "no English practice fills the list up"
+    classify, rewrite = (sent(call.request)["messages"][0]["content"] for call in route.calls)
+    assert "You classify work goals" in classify
+    assert "in French, the goal's own\nlanguage" in rewrite
+
+
+async def test_a_goal_in_another_language_gets_no_english_practices_when_the_llm_fails(
+    api: respx.MockRouter, llm_engine: Engine
+) -> None:
+    verdict = {"reason": "the turnover depends on customers", "kind": "performance"}
+    failing = httpx.Response(503, json={"error": {}})
+    api.post("/chat/completions").mock(side_effect=[ok(json.dumps(verdict)), failing])
+    answer = await llm_engine.rewriter.rewrite(RewriteRequest(goal=FRENCH_GOAL))
+    assert (answer.engine, answer.degraded, answer.degraded_reason) == ("embedded", True, "llm_server_error")
+    assert answer.rewrites == []
+    assert "did not answer this time" in answer.message

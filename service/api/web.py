@@ -51,7 +51,7 @@ async def rewrite_form(
     except NotReady as exc:
         return render_page(request, text=goals, role=role, error=str(exc), status_code=503)
     results = await answer_goals(goals=paste.goals, rewriter=rewriter, context=context)
-    return render_page(request, text=goals, role=role, results=results)
+    return render_page(request, text=goals, role=role, results=results, headings=paste.headings)
 
 
 @router.post("/feedback-form")

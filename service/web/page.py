@@ -43,6 +43,7 @@ def render_page(
     text: str = "",
     role: str = "",
     results: list[GoalResult] | None = None,
+    headings: tuple[str, ...] = (),
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -57,6 +58,7 @@ def render_page(
             "text": text,
             "role": role,
             "results": results,
+            "headings": headings,
             "error": error,
             "kinds": [KINDS[kind] for kind in KIND_ORDER],
             "kind_info": KINDS,

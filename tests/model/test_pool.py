@@ -265,6 +265,7 @@ def _fake_classifier(embedder: CachingEmbedder, dim: int) -> Classifier:
         weights=[[0.0] * width for _ in KIND_ORDER],
         bias=[0.0] * len(KIND_ORDER),
         temperature=1.0,
+        likely_from=0.5,
         provenance=Provenance(
             embedder=embedder.fingerprint,
             data_sha256="",
@@ -272,6 +273,8 @@ def _fake_classifier(embedder: CachingEmbedder, dim: int) -> Classifier:
             regularisation_c=1.0,
             cv_macro_f1=0.0,
             dev_macro_f1=0.0,
+            likely_accuracy=0.0,
+            likely_share=0.0,
             trained_at="",
             sklearn_version="",
         ),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -295,3 +296,37 @@ def rewrite_form_posts(url: str) -> float:
         and sample.labels.get("route") == "/rewrite-form"
         and sample.labels.get("method") == "POST"
     )
+
+
+def test_confidence_is_a_word_and_a_heading_is_left_out(page: Page) -> None:
+    page.goto("/")
+    paste_and_check(page, "Goals for 2026:\n" + THREE_GOALS)
+    goals = page.locator("article.goal")
+    expect(goals).to_have_count(3)
+    note = "Left out as a heading, not a goal: “Goals for 2026:”."
+    expect(page.locator("#results .note")).to_have_text(note)
+    expect(goals.nth(0).locator(".confidence")).to_have_text("likely")
+    expect(page.locator("#results")).not_to_contain_text("% sure")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js-on", "js-off"])
+def test_a_french_goal_gets_a_notice_instead_of_english_rewrites(
+    browser: Browser, base_url: str, artifacts: Path, javascript: bool
+) -> None:
+    context = browser.new_context(base_url=base_url, java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto("/")
+    paste_and_check(page, "Lire un rapport sectoriel chaque semaine\nRead one industry report a week")
+    goals = page.locator("article.goal")
+    expect(goals).to_have_count(2)
+    french, english = goals.nth(0), goals.nth(1)
+    expect(french.locator(".notice")).to_contain_text("This goal looks like French.")
+    expect(french.locator(".confidence")).to_have_text(
+        "unsure: the goal is in French; the built-in engine reads English only"
+    )
+    expect(french.locator(".rewrite")).to_have_count(0)
+    engine = "Answered by the built-in engine, which reads English only."
+    expect(french.locator(".engine")).to_have_text(engine)
+    expect(english.locator(".notice")).to_have_count(0)
+    page.screenshot(path=artifacts / f"french-goal-{'js-on' if javascript else 'js-off'}.png", full_page=True)
+    context.close()

@@ -23,7 +23,7 @@ from service.web.goals_text import MAX_GOALS, MAX_PASTE_CHARS, parse_paste, spli
             "1. Close 20 deals per month with\n   new clients\n2. lead well",
             ["Close 20 deals per month with new clients", "lead well"],
         ),
-        ("My goals:\n1. sell more\n\nNote below", ["My goals:", "sell more", "Note below"]),
+        ("My goals:\n1. sell more\n\nNote below", ["sell more", "Note below"]),
         ("1.\n2. sell more\n-", ["sell more"]),
         ("", []),
         (" \n\t\n", []),
@@ -31,6 +31,30 @@ from service.web.goals_text import MAX_GOALS, MAX_PASTE_CHARS, parse_paste, spli
 )
 def test_paste_is_split_one_goal_per_line_or_list_item(text: str, goals: list[str]) -> None:
     assert split_goals(text) == goals
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["Goals for 2026:", "Q3 objectives", "My development plan", "2026 goals", "OKRs FY26", "Targets:"],
+)
+def test_a_heading_over_the_list_is_left_out_and_named(heading: str) -> None:
+    paste = parse_paste(f"{heading}\n1. Close 20 deals per month\n2. Read one report a week")
+    assert [goal.text for goal in paste.goals] == ["Close 20 deals per month", "Read one report a week"]
+    assert paste.headings == (heading,)
+
+
+@pytest.mark.parametrize(
+    "goal", ["Hit my targets for Q3", "Set goals with each of my reports", "Plan the year"]
+)
+def test_a_goal_about_goals_is_not_a_heading(goal: str) -> None:
+    assert [g.text for g in parse_paste(goal).goals] == [goal]
+
+
+def test_a_paste_of_only_a_heading_says_to_paste_the_goals_under_it() -> None:
+    paste = parse_paste("Goals for 2026:")
+    assert paste.goals == ()
+    assert paste.error is not None
+    assert "heading of a list" in paste.error
 
 
 def test_control_characters_are_not_treated_as_line_breaks() -> None:
