@@ -11,7 +11,7 @@ from functools import partial
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import batch, feedback, goals, health, web
+from service.api import batch, docs, feedback, goals, health, web
 from service.api.errors import install_error_handlers
 from service.api.idempotency import IdempotencyMiddleware
 from service.api.limits import BodyLimitMiddleware
@@ -28,7 +28,7 @@ from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
 from service.store.idempotency import IdempotencyStore
 from service.store.keys import KeyStore
-from service.web.security import SecurityMiddleware, docs_paths
+from service.web.security import SecurityMiddleware
 
 
 def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_engine) -> FastAPI:
@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
         version=__version__,
         summary="Says whether a work goal is an outcome, performance or mastery goal.",
         lifespan=lifespan,
+        # `service.api.docs` serves them instead, from files the app holds rather than from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -72,11 +75,13 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.include_router(feedback.router)
     app.include_router(web.router)
     app.include_router(metrics_router)
+    app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")
+    app.mount(docs.ASSETS_URL, docs.assets, name="docs-assets")
     app.add_middleware(IdempotencyMiddleware)
     # Inside the security headers (the 413 carries them), outside anything that reads the body.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityMiddleware, relaxed_paths=docs_paths(app))
+    app.add_middleware(SecurityMiddleware, policies=docs.POLICIES)
     # Added last, so outermost: it gives every answer, the other middleware's too, its id, log line and count.
     app.add_middleware(Telemetry, metrics=metrics)
     return app
