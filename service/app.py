@@ -16,6 +16,7 @@ from service.api.errors import install_error_handlers
 from service.api.idempotency import IdempotencyMiddleware
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import router as metrics_router
+from service.api.openapi import DESCRIPTION, install_openapi
 from service.api.telemetry import Telemetry
 from service.config import Settings, get_settings
 from service.engine import EngineLoader, EngineState, load_engine
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
         title="goal-rewriter",
         version=__version__,
         summary="Says whether a work goal is an outcome, performance or mastery goal.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         # `service.api.docs` serves them instead, from files the app holds rather than from a CDN.
         docs_url=None,
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")
     app.mount(docs.ASSETS_URL, docs.assets, name="docs-assets")
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     # Inside the security headers (the 413 carries them), outside anything that reads the body.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
