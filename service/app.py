@@ -11,11 +11,12 @@ from functools import partial
 from fastapi import FastAPI
 
 from service import __version__
-from service.api import batch, feedback, goals, health, web
+from service.api import batch, docs, feedback, goals, health, web
 from service.api.errors import install_error_handlers
 from service.api.idempotency import IdempotencyMiddleware
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import router as metrics_router
+from service.api.openapi import DESCRIPTION, install_openapi
 from service.api.telemetry import Telemetry
 from service.config import Settings, get_settings
 from service.engine import EngineLoader, EngineState, load_engine
@@ -28,7 +29,7 @@ from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
 from service.store.idempotency import IdempotencyStore
 from service.store.keys import KeyStore
-from service.web.security import SecurityMiddleware, docs_paths
+from service.web.security import SecurityMiddleware
 
 
 def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_engine) -> FastAPI:
@@ -59,7 +60,11 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
         title="goal-rewriter",
         version=__version__,
         summary="Says whether a work goal is an outcome, performance or mastery goal.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        # `service.api.docs` serves them instead, from files the app holds rather than from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -72,11 +77,14 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.include_router(feedback.router)
     app.include_router(web.router)
     app.include_router(metrics_router)
+    app.include_router(docs.router)
     app.mount("/static", web.static_files, name="static")
+    app.mount(docs.ASSETS_URL, docs.assets, name="docs-assets")
+    install_openapi(app)
     app.add_middleware(IdempotencyMiddleware)
     # Inside the security headers (the 413 carries them), outside anything that reads the body.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityMiddleware, relaxed_paths=docs_paths(app))
+    app.add_middleware(SecurityMiddleware, policies=docs.POLICIES)
     # Added last, so outermost: it gives every answer, the other middleware's too, its id, log line and count.
     app.add_middleware(Telemetry, metrics=metrics)
     return app

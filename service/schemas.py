@@ -144,7 +144,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """The body of every 4xx answer."""
+    """The body of every error answer (4xx, 503 and 500)."""
 
     error: str = Field(description="A short machine-readable code, e.g. 'invalid_request'.")
     message: str = Field(description="A sentence a person can act on.")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from service.api.auth import CallerDep, spend
 from service.api.deps import CascadeDep, RewriterDep, SettingsDep
-from service.api.goals import ERRORS
+from service.api.openapi import errors
 from service.serving.batch import MAX_BATCH_ITEMS, BatchRequest, BatchResponse, run_batch
 from service.store.keys import Scope
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["goals"])
 
 @router.post(
     "/batch",
-    responses=ERRORS,
+    responses=errors(400, 401, 403, 409, 413, 422, 429, 503),
     description=f"Classify or rewrite up to {MAX_BATCH_ITEMS} goals. Answers keep the order of the items, "
     "and an item that fails carries its own error instead of failing the batch. Each item counts once "
     "against the key's rate limit; the key needs the scope of every operation in the batch.",

@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 
 from service.api.auth import AdminCaller, FeedbackCaller
 from service.api.deps import FeedbackStoreDep
-from service.api.goals import ACCESS_ERRORS, BODY_ERRORS
-from service.schemas import ErrorBody
+from service.api.openapi import errors
 from service.store.feedback import FeedbackIn, FeedbackRecord
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -26,11 +25,7 @@ class Erased(BaseModel):
 @router.post(
     "/feedback",
     status_code=status.HTTP_201_CREATED,
-    responses={
-        **ACCESS_ERRORS,
-        **BODY_ERRORS,
-        422: {"model": ErrorBody, "description": "The record is not usable."},
-    },
+    responses=errors(400, 401, 403, 409, 413, 422, 429),
 )
 async def record_feedback(
     body: FeedbackIn, store: FeedbackStoreDep, caller: FeedbackCaller
@@ -40,7 +35,12 @@ async def record_feedback(
     return await asyncio.to_thread(store.record, body, key_name=key_name)
 
 
-@router.delete("/feedback", responses=ACCESS_ERRORS)
+@router.delete(
+    "/feedback",
+    responses=errors(
+        401, 403, 422, 429, described={422: "`subject` is missing, empty or over 200 characters."}
+    ),
+)
 async def erase_feedback(
     store: FeedbackStoreDep,
     _: AdminCaller,

@@ -15,9 +15,15 @@ from service.serving.access import AccessControl
 from service.store.idempotency import IdempotencyStore
 
 HEADER = "idempotency-key"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"[\x21-\x7e]{1,255}"
+_KEY = re.compile(KEY_PATTERN)
 # Answers that say "try again" or "not you" are not the request's answer, so they are not kept.
 _NOT_KEPT = frozenset({401, 403, 408, 409, 413, 425, 429})
+
+
+def honours_idempotency_key(*, method: str, path: str) -> bool:
+    """Whether a request to `path` with `method` is kept and replayed by its Idempotency-Key."""
+    return method.upper() == "POST" and path.startswith("/v1/")
 
 
 def _kept(status: int) -> bool:
@@ -38,8 +44,7 @@ class IdempotencyMiddleware:
         headers = Headers(scope=scope) if scope["type"] == "http" else None
         if (
             headers is None
-            or scope["method"] != "POST"
-            or not scope["path"].startswith("/v1/")
+            or not honours_idempotency_key(method=scope["method"], path=scope["path"])
             or HEADER not in headers
         ):
             await self.app(scope, receive, send)

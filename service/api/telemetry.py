@@ -16,7 +16,8 @@ from service.serving.prometheus import UNROUTED, Metrics
 
 access_log = logging.getLogger("service.access")
 # A caller's id is kept only when it cannot smuggle anything into a log line or a header.
-_SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,128}"
+_SANE_ID = re.compile(REQUEST_ID_PATTERN)
 
 
 def request_id_from(header: str | None) -> str:

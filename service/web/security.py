@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,19 +12,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.schemas import ErrorBody
 
 # Scripts and styles only from files the app serves: no inline code, no CDN, nothing to inject into.
-PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-# Swagger UI and ReDoc load from a CDN with inline code, so those pages keep only the framing rule.
-DOCS_POLICY = "frame-ancestors 'none'"
+_PAGE = {
+    "default-src": "'none'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+}
+# The API docs pages run Swagger UI's and ReDoc's release bundles, which need a little more (found in
+# Chromium); scripts stay 'self' only. Both draw icons as data: SVGs.
+_SWAGGER = {**_PAGE, "img-src": "'self' data:"}
+# ReDoc also adds two <style> elements, allowed by their hashes rather than by 'unsafe-inline': its
+# styled-components sheet, created empty (the rules go in through the CSSOM, which CSP does not govern),
+# and perfect-scrollbar's stylesheet as this ReDoc release bundles it. A new release may change that one:
+# the browser test then fails on the CSP error, which names the new hash. Its search index runs in a worker
+# made from a blob: URL, which only a script of the page itself can create.
+_REDOC = {
+    **_SWAGGER,
+    "style-src": "'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' "
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+    "worker-src": "blob:",
+}
+
+
+def _policy(directives: dict[str, str]) -> str:
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+PAGE_POLICY = _policy(_PAGE)
+SWAGGER_POLICY = _policy(_SWAGGER)
+REDOC_POLICY = _policy(_REDOC)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def docs_paths(app: FastAPI) -> frozenset[str]:
-    """The paths of the app's interactive API docs."""
-    paths = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    return frozenset(path for path in paths if path)
 
 
 def cross_site(headers: Headers) -> bool:
@@ -42,17 +62,18 @@ def cross_site(headers: Headers) -> bool:
 
 
 class SecurityMiddleware:
-    """Adds CSP, nosniff and Referrer-Policy; answers 403 to a POST (or PUT, ...) made from another site."""
+    """Adds CSP (`PAGE_POLICY`, or the one `policies` gives a path), nosniff and Referrer-Policy; answers 403
+    to a POST (or PUT, ...) made from another site."""
 
-    def __init__(self, app: ASGIApp, *, relaxed_paths: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, policies: Mapping[str, str] | None = None) -> None:
         self.app = app
-        self.relaxed_paths = frozenset(relaxed_paths)
+        self.policies = dict(policies or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope["path"] in self.relaxed_paths else PAGE_POLICY
+        policy = self.policies.get(scope["path"], PAGE_POLICY)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -6,9 +6,12 @@ import httpx
 import pytest
 
 from service.schemas import ErrorBody
+from service.web.security import PAGE_POLICY, REDOC_POLICY, SWAGGER_POLICY
 
 
-@pytest.mark.parametrize("path", ["/", "/static/page.js", "/v1/kinds", "/healthz"])
+@pytest.mark.parametrize(
+    "path", ["/", "/static/page.js", "/v1/kinds", "/healthz", "/docs-assets/swagger-ui-bundle.js"]
+)
 def test_answers_carry_the_security_headers(client: httpx.Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
@@ -20,9 +23,18 @@ def test_answers_carry_the_security_headers(client: httpx.Client, path: str) -> 
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-def test_api_docs_keep_the_framing_rule_but_may_load_their_scripts(client: httpx.Client) -> None:
-    response = client.get("/docs")
-    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+@pytest.mark.parametrize(("path", "policy"), [("/docs", SWAGGER_POLICY), ("/redoc", REDOC_POLICY)])
+def test_api_docs_keep_scripts_to_the_apps_own_files(client: httpx.Client, path: str, policy: str) -> None:
+    response = client.get(path)
+    assert response.headers["content-security-policy"] == policy
+    directives = dict(directive.split(" ", 1) for directive in policy.split("; "))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe" not in policy
+    assert "http" not in policy
+    # Only what the bundles need is added to the page's own policy.
+    page = dict(directive.split(" ", 1) for directive in PAGE_POLICY.split("; "))
+    changed = {name for name, value in directives.items() if page.get(name) != value}
+    assert changed <= {"img-src", "style-src", "worker-src"}
 
 
 @pytest.mark.parametrize(
