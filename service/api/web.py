@@ -15,6 +15,7 @@ from service.api.deps import EngineStateDep, FeedbackStoreDep
 from service.errors import NotReady
 from service.schemas import RewriteContext, goal_problems
 from service.web.answers import answer_goals
+from service.web.errors import not_ready
 from service.web.feedback import WEB_KEY_NAME, FeedbackForm, feedback_problems
 from service.web.goals_text import parse_paste
 from service.web.page import STATIC_DIR, render_feedback, render_page
@@ -47,10 +48,10 @@ async def rewrite_form(
         error = f"Your job title could not be used: {problem}. Shorten it or leave it empty."
         return render_page(request, text=goals, role=role, error=error, status_code=422)
     try:
-        rewriter = state.engine().rewriter
+        results = await answer_goals(goals=paste.goals, rewriter=state.engine().rewriter, context=context)
     except NotReady as exc:
-        return render_page(request, text=goals, role=role, error=str(exc), status_code=503)
-    results = await answer_goals(goals=paste.goals, rewriter=rewriter, context=context)
+        # Its cause is logged where it arose (the load, the model that stopped); a person is told what to do.
+        return render_page(request, text=goals, role=role, error=not_ready(exc), status_code=503)
     return render_page(request, text=goals, role=role, results=results)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import Request
@@ -45,6 +46,7 @@ def render_page(
     results: list[GoalResult] | None = None,
     error: str | None = None,
     status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The page with the form (holding `text` and `role`), the answers or the error, and the kinds
     explainer."""
@@ -66,11 +68,17 @@ def render_page(
             "version": __version__,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
 def render_feedback(
-    request: Request, *, item: FeedbackIn | None = None, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    item: FeedbackIn | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The small page that answers a feedback form: what was recorded, or why nothing was."""
     return templates.TemplateResponse(
@@ -78,4 +86,5 @@ def render_feedback(
         "feedback.html",
         {"item": item, "error": error, "version": __version__},
         status_code=status_code,
+        headers=headers,
     )

@@ -7,12 +7,15 @@ import socket
 import threading
 
 import httpx
+import pytest
 
 from service.app import create_app
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import Engine, build_engine, openai_llm
+from service.errors import ArtifactError
 from service.taxonomy import KINDS
+from service.web.errors import NOT_WORKING, STILL_STARTING
 from service.web.goals_text import MAX_GOALS
 from tests.live_server import running, wait_until_loaded
 
@@ -85,7 +88,9 @@ def test_goal_text_is_escaped_everywhere(client: httpx.Client) -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
 
 
-def test_form_post_while_the_model_loads_says_to_retry(settings: Settings, embedded_engine: Engine) -> None:
+def test_form_post_while_the_model_loads_says_to_wait_and_press_again(
+    settings: Settings, embedded_engine: Engine
+) -> None:
     release = threading.Event()
 
     def slow_loader(_: Settings) -> Engine:
@@ -96,10 +101,36 @@ def test_form_post_while_the_model_loads_says_to_retry(settings: Settings, embed
     with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
         try:
             response = http.post("/rewrite-form", data={"goals": "sell more"})
+            api = http.post("/v1/classify", json={"goal": "sell more"})
         finally:
             release.set()
     assert response.status_code == 503
-    assert "still loading; retry in a few seconds" in response.text
+    assert html.escape(STILL_STARTING, quote=False) in response.text
+    assert 'id="error-message"' in response.text
+    assert "sell more" in response.text.split("<textarea", 1)[1], "the paste stays in the form"
+    assert "retry in a few seconds" not in response.text
+    assert "still loading; retry in a few seconds" in api.json()["message"], "the API keeps its words"
+
+
+def test_a_failed_load_tells_people_to_ask_for_help_and_keeps_the_cause_for_operators(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_loader(_: Settings) -> Engine:
+        raise ArtifactError("No classifier head at /nowhere. Run `make train`.")
+
+    with (
+        running(create_app(settings, loader=broken_loader)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        assert wait_until_loaded(http).json()["status"] == "failed"
+        response = http.post("/rewrite-form", data={"goals": "sell more"})
+        api = http.post("/v1/classify", json={"goal": "sell more"})
+    assert response.status_code == 503
+    assert html.escape(NOT_WORKING, quote=False) in response.text
+    for operator_words in ("classifier head", "make train", "failed to load", "restart"):
+        assert operator_words not in response.text
+    assert "No classifier head at /nowhere" in api.json()["message"]
+    assert any("No classifier head at /nowhere" in r.getMessage() for r in caplog.records)
 
 
 def _closed_port() -> int:
