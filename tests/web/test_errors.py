@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from service.api.deps import get_feedback_store
 from service.app import create_app
@@ -14,6 +16,8 @@ from service.config import Settings
 from service.engine import Engine
 from service.errors import EngineBroken, ModelStopped, NotReady
 from service.schemas import ErrorBody
+from service.store.db import open_database
+from service.store.feedback import FeedbackStore
 from service.web.errors import (
     CROSS_SITE,
     NO_SUCH_PAGE,
@@ -25,7 +29,9 @@ from service.web.errors import (
     not_ready,
     wants_html,
 )
-from tests.live_server import running, wait_until_loaded
+from service.web.goals_text import MAX_GOALS
+from tests.live_server import running, serving_engine, wait_until_loaded
+from tests.web.conftest import FeedbackSite
 
 # What Chromium sends with a form post or a link.
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -37,6 +43,7 @@ FEEDBACK = {
     "engine": "embedded",
     "verdict": "accepted",
 }
+FULL_PASTE = "\n".join(f"Close {n} deals per month" for n in range(1, MAX_GOALS + 1))
 
 
 def shows(response: httpx.Response, error: PageError) -> None:
@@ -135,3 +142,69 @@ def test_an_unexpected_error_on_a_form_post_gets_a_page_and_the_log_gets_the_cau
     shows(response, SERVER_ERROR)
     assert "database is locked" not in response.text
     assert any(r.exc_info is not None and "database is locked" in str(r.exc_info[1]) for r in caplog.records)
+
+
+@pytest.fixture
+def limited(settings: Settings, embedded_engine: Engine, tmp_path: Path) -> Iterator[FeedbackSite]:
+    """A server whose page takes one full paste, then a goal a minute, from each client address."""
+    own = settings.model_copy(
+        update={
+            "page_rate_limit_per_minute": 1,
+            "page_rate_limit_burst": MAX_GOALS,
+            "database_url": f"sqlite:///{tmp_path / 'feedback.db'}",
+        }
+    )
+    with serving_engine(own, embedded_engine) as (url, _http):
+        database = open_database(own.database_url)
+        try:
+            yield FeedbackSite(url=url, database=database, store=FeedbackStore(database))
+        finally:
+            database.dispose()
+
+
+def test_a_paste_over_the_budget_says_how_long_to_wait_and_keeps_the_goals(limited: FeedbackSite) -> None:
+    with httpx.Client(base_url=limited.url, timeout=60) as http:
+        assert http.post("/rewrite-form", data={"goals": FULL_PASTE}).status_code == 200
+        refused = http.post("/rewrite-form", data={"goals": "Read one report a week"}, headers=BROWSER)
+        api = http.post("/v1/classify", json={"goal": "Read one report a week"})
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= 60
+    assert f"You have checked many goals in a short time. Wait {wait} seconds, then press" in refused.text
+    assert 'id="error-message"' in refused.text
+    assert "Read one report a week" in refused.text.split("<textarea", 1)[1], "the paste stays in the form"
+    assert "API key" not in refused.text
+    assert api.status_code == 200, "the API's budgets are the keys', apart from the page's"
+
+
+def test_each_client_address_has_its_own_budget(limited: FeedbackSite) -> None:
+    with httpx.Client(base_url=limited.url, timeout=60) as http:
+        assert http.post("/rewrite-form", data={"goals": FULL_PASTE}).status_code == 200
+        assert http.post("/rewrite-form", data={"goals": "sell more"}).status_code == 429
+    other = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(base_url=limited.url, timeout=60, transport=other) as http:
+        assert http.post("/rewrite-form", data={"goals": "sell more"}).status_code == 200
+
+
+def test_feedback_over_the_budget_is_not_recorded_and_says_how_long_to_wait(limited: FeedbackSite) -> None:
+    with httpx.Client(base_url=limited.url, timeout=60) as http:
+        assert http.post("/rewrite-form", data={"goals": FULL_PASTE}).status_code == 200
+        refused = http.post("/feedback-form", data=FEEDBACK, headers=BROWSER)
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert f"You have used the goal rewriter a lot in a short time. Wait {wait} seconds" in refused.text
+    assert "Your feedback was not recorded" in refused.text
+    assert limited.store.count() == 0
+
+
+def test_a_page_limit_of_zero_a_minute_turns_it_off(settings: Settings, embedded_engine: Engine) -> None:
+    unlimited = settings.model_copy(update={"page_rate_limit_per_minute": 0, "page_rate_limit_burst": 10})
+    with serving_engine(unlimited, embedded_engine) as (_url, http):
+        for _ in range(3):
+            assert http.post("/rewrite-form", data={"goals": FULL_PASTE}).status_code == 200
+
+
+def test_the_page_burst_holds_at_least_one_full_paste() -> None:
+    Settings(_env_file=None, page_rate_limit_burst=MAX_GOALS)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="page_rate_limit_burst"):
+        Settings(_env_file=None, page_rate_limit_burst=MAX_GOALS - 1)  # type: ignore[call-arg]
