@@ -23,18 +23,25 @@ templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 templates.env.globals["feedback_fields"] = feedback_fields
 
-# Short words for the `degraded_reason` codes a person may see; any other code is shown as it is.
+# Short words for each `degraded_reason` code the service gives (a test holds them to the codes in the
+# source); a code this list does not know gets the words of the generic `llm_error`, never the code itself.
 DEGRADED_WORDS = {
+    "llm_error": "it gave no usable answer",
+    "llm_unavailable": "it was not available",
     "llm_timeout": "it took too long",
     "llm_deadline": "it took too long",
     "llm_rate_limited": "it was busy",
     "llm_server_error": "it had an error",
+    "llm_client_error": "it did not accept the request",
     "llm_connection": "it could not be reached",
+    "llm_bad_response": "its answer could not be read",
     "llm_circuit_open": "it has been failing, so it is paused for a moment",
     "llm_output_invalid": "its answer was not usable",
     "llm_truncated": "its answer was cut short",
+    "llm_content_filter": "its answer was held back by its content filter",
     "llm_refused": "it declined to answer",
-    "llm_candidates_rejected": "its suggestions were not controllable enough",
+    "llm_empty": "it answered with nothing",
+    "llm_candidates_rejected": "its suggestions were not goals fully in your control",
 }
 
 

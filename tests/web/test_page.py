@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import socket
 import threading
 
@@ -11,13 +12,15 @@ import pytest
 
 from service.app import create_app
 from service.classifier import Classifier
-from service.config import Settings
+from service.config import PACKAGE_DIR, Settings
 from service.engine import Engine, build_engine, openai_llm
 from service.errors import ArtifactError
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM, TransportError
 from service.taxonomy import KINDS
 from service.web.errors import NOT_WORKING, STILL_STARTING
 from service.web.goals_text import MAX_GOALS
-from tests.live_server import running, wait_until_loaded
+from service.web.page import DEGRADED_WORDS
+from tests.live_server import running, serving_engine, wait_until_loaded
 
 
 def test_page_explains_the_three_kinds_from_the_taxonomy(client: httpx.Client) -> None:
@@ -159,6 +162,34 @@ def test_page_stays_usable_when_the_llm_is_down(classifier: Classifier) -> None:
     assert "Answered by the built-in engine: the AI service was asked, but it could not be reached." in (
         " ".join(response.text.split())
     )
+
+
+def test_every_degraded_code_the_service_gives_has_plain_words() -> None:
+    # Each code is a string literal where an LLM error is raised or a fallback chosen.
+    codes = {
+        code
+        for path in PACKAGE_DIR.rglob("*.py")
+        for code in re.findall(r'"(llm_[a-z_]+)"', path.read_text(encoding="utf-8"))
+        if path != PACKAGE_DIR / "web" / "page.py"
+    }
+    assert "llm_connection" in codes
+    assert codes <= DEGRADED_WORDS.keys()
+    assert all("_" not in words for words in DEGRADED_WORDS.values())
+
+
+def test_a_degraded_code_without_words_is_never_shown_as_it_is(
+    settings: Settings, classifier: Classifier
+) -> None:
+    async def failing(_: ChatRequest) -> ChatReply:
+        raise TransportError("a failure of a new kind", code="llm_something_new", retryable=False)
+
+    with_llm = settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1", "cascade_threshold": 1.0})
+    engine = build_engine(with_llm, classifier=classifier, llm=FunctionLLM(failing))
+    with serving_engine(with_llm, engine) as (_url, http):
+        response = http.post("/rewrite-form", data={"goals": "Close 20 deals per month"})
+    shown = " ".join(response.text.split())
+    assert "llm_something_new" not in shown
+    assert "the AI service was asked, but it gave no usable answer. You can use these answers" in shown
 
 
 def test_the_job_title_picks_practices_from_that_line_of_work(client: httpx.Client) -> None:
