@@ -54,8 +54,8 @@
         headers: { Accept: "text/html" },
       });
       const page = await htmlOf(response);
-      // The page's own errors (a paste refused, the service starting, too many goals at once) come
-      // inside the results; an error met before the page's route (a body too large) on a page of its own.
+      // The route's own errors (a paste refused, the service starting, the budget spent) come inside the
+      // results; one met before the route (a refused post, a body too large) on a page of its own.
       const fresh = page && page.getElementById("results");
       if (!fresh) {
         status.textContent = errorMessage(page) ||
