@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.draining = Draining()
+    app.state.page_limiter = RateLimiter(
+        per_minute=settings.page_rate_limit_per_minute, burst=settings.page_rate_limit_burst
+    )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(goals.router)

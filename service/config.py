@@ -169,6 +169,18 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=200, ge=100, description="Goals a key may send at once before the per-minute rate applies."
     )
+    page_rate_limit_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Goals a minute the web page checks for one client address (a feedback click counts as "
+        "one too); 0 turns the page's limit off.",
+    )
+    page_rate_limit_burst: int = Field(
+        default=20,
+        ge=10,
+        description="Goals and feedback clicks one client address may send at once before the page's "
+        "per-minute rate applies; at least 10, one full paste.",
+    )
     key_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a checked API key is remembered; a revoke takes this long."
     )

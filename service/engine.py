@@ -13,7 +13,7 @@ from service import grammar, language
 from service.cascade import Cascade
 from service.classifier import Classifier, ClassifierHead
 from service.config import Settings
-from service.errors import ConfigError, NotReady
+from service.errors import ConfigError, EngineBroken, NotReady
 from service.llm.breaker import CircuitBreaker
 from service.llm.client import LLM
 from service.llm.examples import ExampleIndex
@@ -163,7 +163,7 @@ class EngineState:
         if self._engine is not None:
             return self._engine
         if self._failure is not None:
-            raise NotReady(f"The embedded engine failed to load: {self._failure}")
+            raise EngineBroken(f"The embedded engine failed to load: {self._failure}")
         raise NotReady("The embedded engine is still loading; retry in a few seconds.")
 
     async def aclose(self) -> None:

@@ -7,7 +7,8 @@
     GoalRewriterError           something went wrong while answering a request
     ├── InvalidGoal             the goal text cannot be used (empty, too long, control characters)
     ├── NotReady                the model is still loading, or failed to load
-    │   └── ModelStopped        the embedding model's process has exited
+    │   └── EngineBroken        the engine failed to load, or its model stopped: waiting will not help
+    │       └── ModelStopped    the embedding model's process has exited
     ├── AccessDenied            the caller may not make this request
     │   ├── Unauthorized        no API key, or an unknown or revoked one (401)
     │   └── Forbidden           the key lacks the scope the endpoint needs (403)
@@ -56,7 +57,12 @@ class NotReady(GoalRewriterError):
     """The embedded engine is not loaded yet (or failed to load); the message says which."""
 
 
-class ModelStopped(NotReady):
+class EngineBroken(NotReady):
+    """The engine failed to load, or its model stopped: nothing is answered until the cause is fixed and the
+    service restarted (the page tells people so instead of asking them to retry)."""
+
+
+class ModelStopped(EngineBroken):
     """The embedding model's child process has exited, so nothing can be embedded until a restart."""
 
 

@@ -101,8 +101,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    """Default settings, independent of any GOAL_* variables or .env in the developer's shell."""
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    """Default settings, independent of any GOAL_* variables or .env in the developer's shell, but for the
+    page's budget per client address: every request of a test comes from 127.0.0.1, so it is off, and the
+    tests of that budget turn it on."""
+    return Settings(_env_file=None, page_rate_limit_per_minute=0)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from service.engine import EngineState
 from service.rewriter import Rewriter
 from service.serving.draining import Draining
 from service.serving.prometheus import Metrics
+from service.serving.ratelimit import RateLimiter
 from service.store.feedback import FeedbackStore
 
 
@@ -49,6 +50,12 @@ def get_feedback_store(request: Request) -> FeedbackStore:
     return store
 
 
+def get_page_limiter(request: Request) -> RateLimiter:
+    """The web page's budgets, one per client address (the page has no API key to count by)."""
+    limiter: RateLimiter = request.app.state.page_limiter
+    return limiter
+
+
 async def get_cascade(state: Annotated[EngineState, Depends(get_engine_state)]) -> Cascade:
     """The classification cascade; 503 until the engine is ready."""
     return state.engine().cascade
@@ -66,3 +73,4 @@ RewriterDep = Annotated[Rewriter, Depends(get_rewriter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 DrainingDep = Annotated[Draining, Depends(get_draining)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
+PageLimiterDep = Annotated[RateLimiter, Depends(get_page_limiter)]

@@ -1,4 +1,5 @@
-"""Maps errors to HTTP answers with a message a person can act on, never a stack trace."""
+"""Maps errors to HTTP answers with a message a person can act on, never a stack trace: JSON, or for a
+browser's request off the API a page in plain words (service/web/errors.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from service.errors import AccessDenied, InvalidGoal, NotReady, RateLimited
 from service.schemas import ErrorBody, ErrorDetail
+from service.web.errors import error_page, for_status, wants_html
 
 logger = logging.getLogger(__name__)
 
@@ -56,35 +58,40 @@ def _detail(error: dict[str, Any]) -> ErrorDetail:
     return ErrorDetail(field=where, message=message)
 
 
-def _answer(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def _answer(
+    request: Request, status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
+) -> Response:
+    if wants_html(request.scope):
+        return error_page(for_status(status), status_code=status, headers=headers)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = [_detail(error) for error in exc.errors()]
     message = "; ".join(d.message for d in details) or "the request is not valid"
-    return _answer(422, ErrorBody(error="invalid_request", message=message, details=details))
+    return _answer(request, 422, ErrorBody(error="invalid_request", message=message, details=details))
 
 
-async def _invalid_goal(_: Request, exc: Exception) -> JSONResponse:
-    return _answer(422, ErrorBody(error="invalid_goal", message=str(exc)))
+async def _invalid_goal(request: Request, exc: Exception) -> Response:
+    return _answer(request, 422, ErrorBody(error="invalid_goal", message=str(exc)))
 
 
-async def _not_ready(_: Request, exc: Exception) -> JSONResponse:
-    return _answer(503, ErrorBody(error="not_ready", message=str(exc)), headers={"Retry-After": "5"})
+async def _not_ready(request: Request, exc: Exception) -> Response:
+    body = ErrorBody(error="not_ready", message=str(exc))
+    return _answer(request, 503, body, headers={"Retry-After": "5"})
 
 
-async def _access_denied(_: Request, exc: Exception) -> JSONResponse:
+async def _access_denied(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AccessDenied)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return _answer(exc.status, ErrorBody(error=exc.code, message=str(exc)), headers=headers)
+    return _answer(request, exc.status, ErrorBody(error=exc.code, message=str(exc)), headers=headers)
 
 
-async def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
+async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     body = ErrorBody(error="rate_limited", message=str(exc))
-    return _answer(429, body, headers={"Retry-After": str(max(1, round(exc.retry_after)))})
+    return _answer(request, 429, body, headers={"Retry-After": str(max(1, round(exc.retry_after)))})
 
 
 def _unreadable_body(cause: BaseException | None) -> str:
@@ -102,20 +109,20 @@ def _unreadable_body(cause: BaseException | None) -> str:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = str(exc.detail)
     if exc.status_code == 400 and message == "There was an error parsing the body":
         # FastAPI's wording for any body it could not decode; say what the caller can change.
         message = _unreadable_body(exc.__cause__)
     body = ErrorBody(error=f"http_{exc.status_code}", message=message)
-    return _answer(exc.status_code, body, headers=exc.headers)
+    return _answer(request, exc.status_code, body, headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = ErrorBody(error="internal", message="Something went wrong on our side; the error was logged.")
-    return _answer(500, body)
+    return _answer(request, 500, body)
 
 
 def install_error_handlers(app: FastAPI) -> None:

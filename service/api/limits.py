@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.schemas import ErrorBody
+from service.web.errors import TOO_LARGE, error_page, wants_html
 
 
 def _size(limit: int) -> str:
@@ -24,7 +25,8 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 with the JSON error shape when a request body is over `max_body_bytes`.
+    """Answers 413 when a request body is over `max_body_bytes`: the JSON error shape, or a page in plain
+    words to a browser posting one of the page's forms.
 
     A Content-Length over the limit is refused before a byte of the body is read. A body without one
     (chunked) is counted as it arrives, and refused as soon as the count passes the limit: the route then
@@ -73,12 +75,18 @@ class BodyLimitMiddleware:
         await self.app(scope, counted_receive, guarded_send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
-        limit = self.max_body_bytes
-        body = ErrorBody(
-            error="body_too_large",
-            message=f"The request is too large: {what}, and this service takes at most {_size(limit)} "
-            f"({limit:,} bytes). Send fewer or shorter goals in one request.",
-        )
         # Close the connection: the rest of the body is not worth reading just to keep it alive.
-        response = JSONResponse(body.model_dump(), status_code=413, headers={"Connection": "close"})
+        headers = {"Connection": "close"}
+        response: Response
+        if wants_html(scope):
+            # A person gets plain words: byte counts mean nothing to them.
+            response = error_page(TOO_LARGE, status_code=413, headers=headers)
+        else:
+            limit = self.max_body_bytes
+            body = ErrorBody(
+                error="body_too_large",
+                message=f"The request is too large: {what}, and this service takes at most {_size(limit)} "
+                f"({limit:,} bytes). Send fewer or shorter goals in one request.",
+            )
+            response = JSONResponse(body.model_dump(), status_code=413, headers=headers)
         await response(scope, receive, send)

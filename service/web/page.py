@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastapi import Request
@@ -22,18 +23,25 @@ templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 templates.env.globals["feedback_fields"] = feedback_fields
 
-# Short words for the `degraded_reason` codes a person may see; any other code is shown as it is.
+# Short words for each `degraded_reason` code the service gives (a test holds them to the codes in the
+# source); a code this list does not know gets the words of the generic `llm_error`, never the code itself.
 DEGRADED_WORDS = {
+    "llm_error": "it gave no usable answer",
+    "llm_unavailable": "it was not available",
     "llm_timeout": "it took too long",
     "llm_deadline": "it took too long",
     "llm_rate_limited": "it was busy",
     "llm_server_error": "it had an error",
+    "llm_client_error": "it did not accept the request",
     "llm_connection": "it could not be reached",
+    "llm_bad_response": "its answer could not be read",
     "llm_circuit_open": "it has been failing, so it is paused for a moment",
     "llm_output_invalid": "its answer was not usable",
     "llm_truncated": "its answer was cut short",
+    "llm_content_filter": "its answer was held back by its content filter",
     "llm_refused": "it declined to answer",
-    "llm_candidates_rejected": "its suggestions were not controllable enough",
+    "llm_empty": "it answered with nothing",
+    "llm_candidates_rejected": "its suggestions were not goals fully in your control",
 }
 
 
@@ -46,6 +54,7 @@ def render_page(
     headings: tuple[str, ...] = (),
     error: str | None = None,
     status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The page with the form (holding `text` and `role`), the answers or the error, and the kinds
     explainer."""
@@ -68,11 +77,17 @@ def render_page(
             "version": __version__,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
 def render_feedback(
-    request: Request, *, item: FeedbackIn | None = None, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    item: FeedbackIn | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The small page that answers a feedback form: what was recorded, or why nothing was."""
     return templates.TemplateResponse(
@@ -80,4 +95,5 @@ def render_feedback(
         "feedback.html",
         {"item": item, "error": error, "version": __version__},
         status_code=status_code,
+        headers=headers,
     )

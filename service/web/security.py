@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.schemas import ErrorBody
+from service.web.errors import CROSS_SITE, error_page, wants_html
 
 # Scripts and styles only from files the app serves: no inline code, no CDN, nothing to inject into.
 _PAGE = {
@@ -63,7 +64,8 @@ def cross_site(headers: Headers) -> bool:
 
 class SecurityMiddleware:
     """Adds CSP (`PAGE_POLICY`, or the one `policies` gives a path), nosniff and Referrer-Policy; answers 403
-    to a POST (or PUT, ...) made from another site."""
+    to a POST (or PUT, ...) made from another site, as a page in plain words to a browser posting a form,
+    as JSON to the API."""
 
     def __init__(self, app: ASGIApp, *, policies: Mapping[str, str] | None = None) -> None:
         self.app = app
@@ -84,11 +86,18 @@ class SecurityMiddleware:
             await send(message)
 
         if scope["method"] not in SAFE_METHODS and cross_site(Headers(scope=scope)):
-            body = ErrorBody(
-                error="cross_site_request",
-                message="This request came from another website and was refused. "
-                "Open the goal-rewriter page itself and submit the form there.",
-            )
-            await JSONResponse(body.model_dump(), status_code=403)(scope, receive, send_with_headers)
+            await _refusal(scope)(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
+
+
+def _refusal(scope: Scope) -> Response:
+    """The 403 for a cross-site request: a page a person can read when a browser sent it, else JSON."""
+    if wants_html(scope):
+        return error_page(CROSS_SITE, status_code=403)
+    body = ErrorBody(
+        error="cross_site_request",
+        message="This request came from another website and was refused. "
+        "Open the goal-rewriter page itself and submit the form there.",
+    )
+    return JSONResponse(body.model_dump(), status_code=403)

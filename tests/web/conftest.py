@@ -65,7 +65,9 @@ def client(base_url: str) -> Iterator[httpx.Client]:
         yield http
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread while it is
+# open, and the asyncio tests of a later folder (tests/api) could not start theirs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import html
+import re
 import socket
 import threading
 
 import httpx
+import pytest
 
 from service.app import create_app
 from service.classifier import Classifier
-from service.config import Settings
+from service.config import PACKAGE_DIR, Settings
 from service.engine import Engine, build_engine, openai_llm
+from service.errors import ArtifactError
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM, TransportError
 from service.taxonomy import KINDS
+from service.web.errors import NOT_WORKING, STILL_STARTING
 from service.web.goals_text import MAX_GOALS
-from tests.live_server import running, wait_until_loaded
+from service.web.page import DEGRADED_WORDS
+from tests.live_server import running, serving_engine, wait_until_loaded
 
 
 def test_page_explains_the_three_kinds_from_the_taxonomy(client: httpx.Client) -> None:
@@ -85,7 +91,9 @@ def test_goal_text_is_escaped_everywhere(client: httpx.Client) -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
 
 
-def test_form_post_while_the_model_loads_says_to_retry(settings: Settings, embedded_engine: Engine) -> None:
+def test_form_post_while_the_model_loads_says_to_wait_and_press_again(
+    settings: Settings, embedded_engine: Engine
+) -> None:
     release = threading.Event()
 
     def slow_loader(_: Settings) -> Engine:
@@ -96,10 +104,36 @@ def test_form_post_while_the_model_loads_says_to_retry(settings: Settings, embed
     with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
         try:
             response = http.post("/rewrite-form", data={"goals": "sell more"})
+            api = http.post("/v1/classify", json={"goal": "sell more"})
         finally:
             release.set()
     assert response.status_code == 503
-    assert "still loading; retry in a few seconds" in response.text
+    assert html.escape(STILL_STARTING, quote=False) in response.text
+    assert 'id="error-message"' in response.text
+    assert "sell more" in response.text.split("<textarea", 1)[1], "the paste stays in the form"
+    assert "retry in a few seconds" not in response.text
+    assert "still loading; retry in a few seconds" in api.json()["message"], "the API keeps its words"
+
+
+def test_a_failed_load_tells_people_to_ask_for_help_and_keeps_the_cause_for_operators(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_loader(_: Settings) -> Engine:
+        raise ArtifactError("No classifier head at /nowhere. Run `make train`.")
+
+    with (
+        running(create_app(settings, loader=broken_loader)) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        assert wait_until_loaded(http).json()["status"] == "failed"
+        response = http.post("/rewrite-form", data={"goals": "sell more"})
+        api = http.post("/v1/classify", json={"goal": "sell more"})
+    assert response.status_code == 503
+    assert html.escape(NOT_WORKING, quote=False) in response.text
+    for operator_words in ("classifier head", "make train", "failed to load", "restart"):
+        assert operator_words not in response.text
+    assert "No classifier head at /nowhere" in api.json()["message"]
+    assert any("No classifier head at /nowhere" in r.getMessage() for r in caplog.records)
 
 
 def _closed_port() -> int:
@@ -128,6 +162,34 @@ def test_page_stays_usable_when_the_llm_is_down(classifier: Classifier) -> None:
     assert "Answered by the built-in engine: the AI service was asked, but it could not be reached." in (
         " ".join(response.text.split())
     )
+
+
+def test_every_degraded_code_the_service_gives_has_plain_words() -> None:
+    # Each code is a string literal where an LLM error is raised or a fallback chosen.
+    codes = {
+        code
+        for path in PACKAGE_DIR.rglob("*.py")
+        for code in re.findall(r'"(llm_[a-z_]+)"', path.read_text(encoding="utf-8"))
+        if path != PACKAGE_DIR / "web" / "page.py"
+    }
+    assert "llm_connection" in codes
+    assert codes <= DEGRADED_WORDS.keys()
+    assert all("_" not in words for words in DEGRADED_WORDS.values())
+
+
+def test_a_degraded_code_without_words_is_never_shown_as_it_is(
+    settings: Settings, classifier: Classifier
+) -> None:
+    async def failing(_: ChatRequest) -> ChatReply:
+        raise TransportError("a failure of a new kind", code="llm_something_new", retryable=False)
+
+    with_llm = settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1", "cascade_threshold": 1.0})
+    engine = build_engine(with_llm, classifier=classifier, llm=FunctionLLM(failing))
+    with serving_engine(with_llm, engine) as (_url, http):
+        response = http.post("/rewrite-form", data={"goals": "Close 20 deals per month"})
+    shown = " ".join(response.text.split())
+    assert "llm_something_new" not in shown
+    assert "the AI service was asked, but it gave no usable answer. You can use these answers" in shown
 
 
 def test_the_job_title_picks_practices_from_that_line_of_work(client: httpx.Client) -> None:

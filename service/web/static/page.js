@@ -22,25 +22,19 @@
     document.getElementById("results").setAttribute("aria-busy", String(on));
   }
 
-  // What the server said went wrong: a JSON error's message, or the feedback page's own message.
-  async function errorDetail(response) {
+  // The answer as a document, when it is HTML: every error of the page's own posts comes back so.
+  async function htmlOf(response) {
     const type = response.headers.get("content-type") || "";
-    if (type.includes("application/json")) {
-      const body = await response.json().catch(function () { return {}; });
-      return body.message || "";
-    }
-    if (type.includes("text/html")) {
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const message = page.getElementById("feedback-message");
-      return message ? message.textContent.trim() : "";
-    }
-    return "";
+    return type.includes("text/html")
+      ? new DOMParser().parseFromString(await response.text(), "text/html")
+      : null;
   }
 
-  async function failureMessage(response) {
-    const detail = await errorDetail(response);
-    return "Your goals could not be checked (error " + response.status + ")." + (detail ? " " + detail : "") +
-      " Try again in a moment.";
+  // What the server told the person went wrong, in the words of its error page; empty when the answer
+  // is not one of ours (a proxy's page, say).
+  function errorMessage(page) {
+    const message = page && page.getElementById("error-message");
+    return message ? message.textContent.replace(/\s+/g, " ").trim() : "";
   }
 
   form.addEventListener("submit", async function (event) {
@@ -59,13 +53,13 @@
         body: new URLSearchParams(new FormData(form)),
         headers: { Accept: "text/html" },
       });
-      const type = response.headers.get("content-type") || "";
-      const page = type.includes("text/html")
-        ? new DOMParser().parseFromString(await response.text(), "text/html")
-        : null;
+      const page = await htmlOf(response);
+      // The route's own errors (a paste refused, the service starting, the budget spent) come inside the
+      // results; one met before the route (a refused post, a body too large) on a page of its own.
       const fresh = page && page.getElementById("results");
       if (!fresh) {
-        status.textContent = await failureMessage(response);
+        status.textContent = errorMessage(page) ||
+          "Your goals could not be checked: something went wrong on the server. Try again in a moment.";
         return;
       }
       document.getElementById("results").replaceWith(fresh);
@@ -140,8 +134,8 @@
           note.focus();
         }
       } else {
-        note.textContent = (await errorDetail(response)) ||
-          "Not recorded (error " + response.status + "). Try again in a moment.";
+        note.textContent = errorMessage(await htmlOf(response)) ||
+          "Not recorded: something went wrong on the server. Try again in a moment.";
       }
     } catch (error) {
       note.textContent = "Not recorded: the service did not answer. Check your connection and try again.";
