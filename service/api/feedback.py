@@ -5,21 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
 
 from service.api.auth import AdminCaller, FeedbackCaller
 from service.api.deps import FeedbackStoreDep
 from service.api.openapi import errors
-from service.store.feedback import FeedbackIn, FeedbackRecord
+from service.store.feedback import Erasure, FeedbackIn, FeedbackRecord
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
-
-
-class Erased(BaseModel):
-    """How many records of one person were deleted."""
-
-    subject: str
-    deleted: int = Field(ge=0)
 
 
 @router.post(
@@ -45,7 +37,7 @@ async def erase_feedback(
     store: FeedbackStoreDep,
     _: AdminCaller,
     subject: str = Query(min_length=1, max_length=200, description="The person whose records to delete."),
-) -> Erased:
-    """Delete every feedback record of one person (the right to erasure); needs the admin scope."""
-    deleted = await asyncio.to_thread(store.erase_subject, subject)
-    return Erased(subject=subject, deleted=deleted)
+) -> Erasure:
+    """Delete every feedback record of one person, and every stored idempotent answer that repeats one (the
+    right to erasure); needs the admin scope."""
+    return await asyncio.to_thread(store.erase_subject, subject)

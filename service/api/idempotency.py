@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 
 from starlette.datastructures import Headers
@@ -116,11 +117,23 @@ class IdempotencyMiddleware:
             request_hash=digest,
             status_code=status,
             body=payload.decode(),
+            subject=_subject(body),
         )
         if kept.body != payload.decode() or kept.status_code != status:
             # Another replica answered the same key first: its answer is the one every retry will get.
             return _json(kept.status_code, kept.body.encode())
         return status, headers, payload
+
+
+def _subject(body: bytes) -> str | None:
+    """The person a request names (`subject`, as `POST /v1/feedback` takes it), so erasing them reaches
+    the answer kept for it; None for a body without one (the route has already validated what it read)."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    subject = request.get("subject") if isinstance(request, dict) else None
+    return subject if isinstance(subject, str) else None
 
 
 def _json(status: int, payload: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

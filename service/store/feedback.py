@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 
 from service.schemas import GoalText
 from service.store.db import Database
-from service.store.tables import FeedbackRow, aware, utcnow
+from service.store.tables import FeedbackRow, IdempotencyRow, aware, utcnow
 from service.taxonomy import Kind
 
 Verdict = Literal["accepted", "rejected"]
@@ -75,6 +75,16 @@ class FeedbackRecord(BaseModel):
     subject: str | None
 
 
+class Erasure(BaseModel):
+    """What erasing one person deleted."""
+
+    subject: str
+    deleted: int = Field(ge=0, description="Feedback records of this person.")
+    answers_deleted: int = Field(
+        ge=0, description="Stored idempotent answers to requests that named this person."
+    )
+
+
 def export_id(goal: str) -> str:
     """A stable id for an exported goal: the same text always gets the same id, and split."""
     return f"{EXPORT_FAMILY}-{hashlib.sha256(goal.encode()).hexdigest()[:16]}"
@@ -94,12 +104,18 @@ class FeedbackStore:
             session.commit()
             return FeedbackRecord.model_validate(row)
 
-    def erase_subject(self, subject: str) -> int:
-        """Delete every row of this person; the number deleted."""
+    def erase_subject(self, subject: str) -> Erasure:
+        """Delete every row of this person, and every stored idempotent answer to a request that named
+        them (it repeats their goal and rewrite), in one transaction."""
         with self._db.sessions() as session:
-            result = session.execute(delete(FeedbackRow).where(FeedbackRow.subject == subject))
+            feedback = session.execute(delete(FeedbackRow).where(FeedbackRow.subject == subject))
+            answers = session.execute(delete(IdempotencyRow).where(IdempotencyRow.subject == subject))
             session.commit()
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return Erasure(
+                subject=subject,
+                deleted=int(feedback.rowcount),  # type: ignore[attr-defined]
+                answers_deleted=int(answers.rowcount),  # type: ignore[attr-defined]
+            )
 
     def apply_retention(self, *, days: int, now: datetime | None = None) -> int:
         """Remove the goal and rewrite text of rows older than `days`; the rows (kind, verdict, engine)

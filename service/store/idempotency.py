@@ -37,13 +37,23 @@ class IdempotencyStore:
             return None if row is None else StoredAnswer.model_validate(row)
 
     def put(
-        self, *, key_name: str, idem_key: str, request_hash: str, status_code: int, body: str
+        self,
+        *,
+        key_name: str,
+        idem_key: str,
+        request_hash: str,
+        status_code: int,
+        body: str,
+        subject: str | None = None,
     ) -> StoredAnswer:
-        """Store an answer unless one is stored already: the first writer wins; all get its answer."""
+        """Store an answer unless one is stored already: the first writer wins; all get its answer.
+        `subject` is the person the request named, so that erasing them erases this answer too."""
         if not 1 <= len(idem_key) <= MAX_IDEM_KEY_CHARS or not idem_key.isprintable():
             raise ValueError(f"an Idempotency-Key is 1 to {MAX_IDEM_KEY_CHARS} printable characters")
         answer = StoredAnswer(request_hash=request_hash, status_code=status_code, body=body)
-        row = IdempotencyRow(key_name=key_name, idem_key=idem_key, created_at=utcnow(), **answer.model_dump())
+        row = IdempotencyRow(
+            key_name=key_name, idem_key=idem_key, subject=subject, created_at=utcnow(), **answer.model_dump()
+        )
         with self._db.sessions() as session:
             session.add(row)
             try:
@@ -59,6 +69,7 @@ class IdempotencyStore:
             request_hash=request_hash,
             status_code=status_code,
             body=body,
+            subject=subject,
         )
 
     def purge_older_than(self, hours: float, *, now: datetime | None = None) -> int:

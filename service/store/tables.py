@@ -94,11 +94,13 @@ class FeedbackRow(Base):
 
 class IdempotencyRow(Base):
     __tablename__ = "idempotency"
-    __table_args__ = (Index(None, "created_at"),)
+    __table_args__ = (Index(None, "created_at"), Index(None, "subject"))
 
     key_name: Mapped[str] = mapped_column(String(100), primary_key=True)
     idem_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
+    # The request's `subject`, when it named one: the answer may repeat that person's goal and rewrite.
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from service.app import create_app
 from service.cli import main
@@ -17,6 +18,7 @@ from service.labelled import LabelledGoal
 from service.store.db import open_database
 from service.store.feedback import FeedbackRecord, FeedbackStore
 from service.store.keys import KeyStore, Scope
+from service.store.tables import Base
 from tests.live_server import running, serving_engine
 
 CLIENTS = 6
@@ -69,7 +71,7 @@ def test_feedback_from_concurrent_clients_is_all_there(
 
         with httpx.Client(base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as http:
             erased = http.delete("/v1/feedback", params={"subject": "person-0"})
-            assert erased.json() == {"subject": "person-0", "deleted": EACH}
+            assert erased.json() == {"subject": "person-0", "deleted": EACH, "answers_deleted": 0}
     store = FeedbackStore(database)
     stored = store.list(limit=10_000)
     kept = {record_id for number in range(1, CLIENTS) for record_id in acknowledged[number]}
@@ -107,3 +109,49 @@ def test_feedback_is_checked_and_exported_for_the_eval_suite(
     assert rows[0].label == "performance"
     # Two people accepted the same rewrite: it is one reference, not two.
     assert rows[0].references == [_item(3, subject="")["rewrite"]]
+
+
+def _rows_holding(database_url: str, text: str) -> list[str]:
+    """Every row of every table with `text` in any column, as "table: row"."""
+    database = open_database(database_url)
+    try:
+        with database.engine.connect() as connection:
+            found = []
+            for table in Base.metadata.sorted_tables:
+                for row in connection.execute(select(table)):
+                    if any(text in str(value) for value in row):
+                        found.append(f"{table.name}: {tuple(row)}")
+            return found
+    finally:
+        database.dispose()
+
+
+def test_erasure_leaves_no_row_holding_the_persons_text(
+    db_url: str, embedded_engine: Engine, settings: Settings
+) -> None:
+    database = open_database(db_url)
+    database.migrate()
+    key = KeyStore(database).create(name="hr-tool", scopes=[Scope.FEEDBACK, Scope.ADMIN])[1]
+    database.dispose()
+    app = create_app(settings.model_copy(update={"database_url": db_url}), loader=lambda _: embedded_engine)
+    canary = "Close 31 deals per month in the Quillfeather region"
+    with (
+        running(app) as base_url,
+        httpx.Client(base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as http,
+    ):
+        item = {**_item(31, subject="person-9"), "goal": canary}
+        for attempt in range(2):
+            # A retry with the same key gets the kept answer, which repeats the goal.
+            answer = http.post("/v1/feedback", json=item, headers={"Idempotency-Key": "feedback-9"})
+            assert answer.status_code == 201, answer.text
+            assert answer.headers.get("idempotent-replayed") == ("true" if attempt else None)
+        other = http.post(
+            "/v1/feedback", json=_item(5, subject="person-1"), headers={"Idempotency-Key": "k1"}
+        )
+        assert other.status_code == 201
+        assert _rows_holding(db_url, canary) != [], "the text is kept twice before erasure"
+        erased = http.delete("/v1/feedback", params={"subject": "person-9"})
+    assert erased.json() == {"subject": "person-9", "deleted": 1, "answers_deleted": 1}
+    assert _rows_holding(db_url, canary) == []
+    assert _rows_holding(db_url, "person-9") == []
+    assert len(_rows_holding(db_url, "person-1")) == 2, "another person's record and kept answer stay"

@@ -17,6 +17,8 @@ from service.store.db import MIGRATIONS_DIR
 from service.store.tables import Base
 from tests.store.clients import run_together
 
+HEAD = "0002"
+
 
 def _revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
@@ -27,12 +29,12 @@ def test_migrations_build_the_schema_the_tables_describe(database: Database) -> 
     with database.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
-    assert _revision(database) == "0001"
+    assert _revision(database) == HEAD
 
 
 def test_migrating_again_changes_nothing(database: Database) -> None:
     database.migrate()
-    assert _revision(database) == "0001"
+    assert _revision(database) == HEAD
     assert set(inspect(database.engine).get_table_names()) == {
         "alembic_version",
         "api_keys",
@@ -49,7 +51,7 @@ def test_the_initial_migration_downgrades_to_an_empty_database_and_back(database
         command.downgrade(config, "base")
     assert set(inspect(database.engine).get_table_names()) == {"alembic_version"}
     database.migrate()
-    assert _revision(database) == "0001"
+    assert _revision(database) == HEAD
 
 
 def test_workers_migrating_an_empty_database_at_once_all_succeed(db_url: str) -> None:
@@ -61,7 +63,7 @@ def test_workers_migrating_an_empty_database_at_once_all_succeed(db_url: str) ->
         finally:
             db.dispose()
 
-    assert run_together(4, start_worker) == ["0001"] * 4
+    assert run_together(4, start_worker) == [HEAD] * 4
 
 
 def test_sqlite_connections_use_wal_full_sync_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
@@ -90,3 +92,27 @@ def test_the_default_database_is_a_sqlite_file_under_var_in_the_working_folder(
     finally:
         db.dispose()
     assert (tmp_path / "var" / "goal-rewriter.db").is_file()
+
+
+def test_an_answer_kept_before_subjects_were_recorded_survives_the_upgrade(db_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    database = open_database(db_url)
+    try:
+        with database.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO idempotency "
+                    "(key_name, idem_key, request_hash, status_code, body, created_at) "
+                    "VALUES ('k', 'i', 'h', 200, '{}', CURRENT_TIMESTAMP)"
+                )
+            )
+        database.migrate()
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT key_name, subject FROM idempotency")).all()
+        assert [tuple(row) for row in rows] == [("k", None)]
+        assert _revision(database) == HEAD
+    finally:
+        database.dispose()

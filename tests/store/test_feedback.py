@@ -50,8 +50,8 @@ def test_erasing_a_subject_deletes_only_that_persons_rows(database: Database) ->
     store = FeedbackStore(database)
     for subject in ("person-1", "person-2", "person-1", None):
         store.record(_item(subject=subject), key_name=None)
-    assert store.erase_subject("person-1") == 2
-    assert store.erase_subject("person-1") == 0
+    assert store.erase_subject("person-1").deleted == 2
+    assert store.erase_subject("person-1").deleted == 0
     assert sorted(str(row.subject) for row in store.list()) == ["None", "person-2"]
 
 
