@@ -11,7 +11,7 @@ from evals.training import train_head
 from service.classifier import Classifier
 from service.config import Settings
 from service.engine import load_embedded_classifier
-from service.labelled import LabelledGoal, Split, in_split
+from service.labelled import CONTESTED, LabelledGoal, Split, in_split
 from service.model.embeddings import Embedder, SentenceTransformerEmbedder
 
 
@@ -19,7 +19,10 @@ def score_classifier(classifier: Classifier, rows: Sequence[LabelledGoal]) -> Cl
     """Metrics of the classifier on labelled rows, calibration included."""
     predictions = classifier.classify_batch([row.text for row in rows])
     return classification_metrics(
-        [row.label for row in rows], [p.kind for p in predictions], [p.confidence for p in predictions]
+        [row.label for row in rows],
+        [p.kind for p in predictions],
+        [p.confidence for p in predictions],
+        [CONTESTED in row.tags for row in rows],
     )
 
 
@@ -31,8 +34,14 @@ def score_baseline(rows: Sequence[LabelledGoal]) -> ClassificationMetrics:
 def _summary(name: str, metrics: ClassificationMetrics) -> str:
     per_kind = "  ".join(f"{k.value} F1 {s.f1:.3f}" for k, s in metrics.per_kind.items())
     ece = f"  ECE {metrics.ece:.3f}" if metrics.ece is not None else ""
+    either = (
+        f" ({metrics.macro_f1_contested_either_way:.3f} with wins, ranks, selections either way)"
+        if metrics.macro_f1_contested_either_way is not None
+        else ""
+    )
     return (
-        f"{name}: macro-F1 {metrics.macro_f1:.3f}  accuracy {metrics.accuracy:.3f}{ece}  (n={metrics.n})\n"
+        f"{name}: macro-F1 {metrics.macro_f1:.3f}{either}  accuracy {metrics.accuracy:.3f}{ece}  "
+        f"(n={metrics.n})\n"
         f"  {per_kind}\n{format_confusion(metrics.confusion)}\n"
     )
 

@@ -14,6 +14,36 @@ WRITER_GROUPS: dict[str, tuple[str, ...]] = {
     "B": ("engineering", "design", "research"),
     "C": ("nursing_care", "teaching", "hr"),
     "D": ("people_management", "finance", "operations", "personal_development"),
+    "E": (
+        "creative_work",
+        "facilities_cleaning",
+        "fitness",
+        "hospitality",
+        "personal_finance",
+        "retail_store",
+        "veterinary",
+        "wellbeing_at_work",
+    ),
+    "F": (
+        "chef_kitchen",
+        "civil_service",
+        "construction_site",
+        "electrician_plumbing",
+        "hgv_logistics_driving",
+        "local_council",
+        "police",
+        "study_certification",
+    ),
+    "G": (
+        "banking_branch",
+        "call_centre",
+        "it_support",
+        "legal",
+        "manufacturing_line",
+        "pharmacy",
+        "school_admin",
+        "social_care",
+    ),
 }
 
 

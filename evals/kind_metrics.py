@@ -27,6 +27,11 @@ class ClassificationMetrics(BaseModel):
     per_kind: dict[Kind, KindScores]
     confusion: list[list[int]] = Field(description="Rows: true kind; columns: predicted; in taxonomy order.")
     ece: float | None = Field(default=None, description="Expected calibration error (10 bins).")
+    macro_f1_contested_either_way: float | None = Field(
+        default=None,
+        description="Macro-F1 with each `contested` row (a win, rank or selection) counted right whether "
+        "predicted outcome or performance, as the sport-psychology scheme would label it.",
+    )
 
 
 def _safe_ratio(numerator: int, denominator: int) -> float:
@@ -49,10 +54,25 @@ def expected_calibration_error(
     return error
 
 
+def counted_either_way(
+    truth: Sequence[Kind], predicted: Sequence[Kind], contested: Sequence[bool]
+) -> list[Kind]:
+    """The predictions, with a contested row's outcome-or-performance answer taken as its label."""
+    either = {Kind.OUTCOME, Kind.PERFORMANCE}
+    return [
+        t if c and t in either and p in either else p
+        for t, p, c in zip(truth, predicted, contested, strict=True)
+    ]
+
+
 def classification_metrics(
-    truth: Sequence[Kind], predicted: Sequence[Kind], confidences: Sequence[float] | None = None
+    truth: Sequence[Kind],
+    predicted: Sequence[Kind],
+    confidences: Sequence[float] | None = None,
+    contested: Sequence[bool] | None = None,
 ) -> ClassificationMetrics:
-    """Score predictions against labels; `confidences` (of the predicted kind) adds calibration."""
+    """Score predictions against labels; `confidences` (of the predicted kind) adds calibration, and
+    `contested` (per row) the macro-F1 that counts those rows right either way."""
     if len(truth) != len(predicted):
         raise ValueError("truth and predicted must have the same length")
     index = {kind: i for i, kind in enumerate(KIND_ORDER)}
@@ -75,6 +95,11 @@ def classification_metrics(
         per_kind=per_kind,
         confusion=confusion,
         ece=expected_calibration_error(confidences, correct) if confidences is not None else None,
+        macro_f1_contested_either_way=classification_metrics(
+            truth, counted_either_way(truth, predicted, contested)
+        ).macro_f1
+        if contested is not None
+        else None,
     )
 
 

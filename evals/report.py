@@ -36,6 +36,10 @@ def _headline(metrics: RunMetrics) -> list[tuple[str, str]]:
         ("goals", str(metrics.n)),
         ("errors", str(metrics.errors)),
         ("macro-F1", f"{c.macro_f1:.3f}"),
+        (
+            "macro-F1, wins, ranks and selections counted either way",
+            f"{c.macro_f1_contested_either_way:.3f}" if c.macro_f1_contested_either_way is not None else "-",
+        ),
         ("accuracy", f"{c.accuracy:.3f}"),
         ("calibration error (ECE)", f"{c.ece:.3f}" if c.ece is not None else "-"),
         ("share decided by the LLM", f"{metrics.llm_share:.1%}"),
@@ -261,6 +265,7 @@ def _numbers(metrics: RunMetrics) -> list[tuple[str, float]]:
     c, r = metrics.classification, metrics.rewrite
     pairs: list[tuple[str, float | None]] = [
         ("classification.macro_f1", c.macro_f1),
+        ("classification.macro_f1_contested_either_way", c.macro_f1_contested_either_way),
         ("classification.accuracy", c.accuracy),
         ("classification.ece", c.ece),
         ("llm_share", metrics.llm_share),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from evals.judge import Judge, JudgeVerdict
 from service.engine import Engine
 from service.errors import GoalRewriterError
+from service.labelled import CONTESTED
 from service.model.embeddings import Embedder
 from service.playbook import Playbook
 from service.schemas import (
@@ -36,6 +37,7 @@ class EvalItem(BaseModel):
     family: str = "unknown"
     id: str | None = None
     role: str | None = Field(default=None, description="The person's job, sent as context.role.")
+    tags: list[str] = Field(default_factory=list)
 
 
 class RewriteResult(BaseModel):
@@ -61,6 +63,7 @@ class ResultRow(BaseModel):
     role: str | None = None
     family: str
     label: Kind
+    contested: bool = Field(default=False, description="A win, rank or selection (LABELLING.md).")
     predicted: Kind | None = None
     confidence: float | None = None
     classified_by: str | None = None
@@ -169,6 +172,7 @@ def _row(
         role=item.role,
         family=item.family,
         label=item.label,
+        contested=CONTESTED in item.tags,
         predicted=answer.classification.kind,
         confidence=answer.classification.confidence,
         classified_by=answer.classification.engine,

@@ -114,6 +114,7 @@ def summarize(
         [r.label for r in done],
         [r.predicted for r in done if r.predicted is not None],
         [r.confidence or 0.0 for r in done],
+        [r.contested for r in done],
     )
     prompt, completion = sum(r.prompt_tokens for r in rows), sum(r.completion_tokens for r in rows)
     latencies = [r.latency_ms for r in first]

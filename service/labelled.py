@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from service.taxonomy import Kind
 
+# The tag of a win, a rank or a selection: performance here, outcome in the sport-psychology scheme.
+CONTESTED = "contested"
+
 
 class Split(StrEnum):
     """Where a row belongs; the test split never trains or tunes anything."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from evals.baseline import keyword_baseline
-from evals.kind_metrics import classification_metrics, expected_calibration_error, format_confusion
+from evals.kind_metrics import (
+    classification_metrics,
+    counted_either_way,
+    expected_calibration_error,
+    format_confusion,
+)
 from service.taxonomy import Kind
 
 OUT, PERF, MAST = Kind.OUTCOME, Kind.PERFORMANCE, Kind.MASTERY
@@ -51,3 +56,18 @@ def test_lengths_must_match() -> None:
 )
 def test_keyword_baseline_rules(text: str, kind: Kind) -> None:
     assert keyword_baseline(text) is kind
+
+
+def test_a_contested_row_counts_right_as_outcome_or_performance_but_not_as_mastery() -> None:
+    truth = [Kind.PERFORMANCE, Kind.PERFORMANCE, Kind.PERFORMANCE, Kind.MASTERY]
+    predicted = [Kind.OUTCOME, Kind.MASTERY, Kind.OUTCOME, Kind.OUTCOME]
+    contested = [True, True, False, True]
+    assert counted_either_way(truth, predicted, contested) == [
+        Kind.PERFORMANCE,
+        Kind.MASTERY,
+        Kind.OUTCOME,
+        Kind.OUTCOME,
+    ]
+    metrics = classification_metrics(truth, predicted, contested=contested)
+    assert metrics.macro_f1_contested_either_way is not None
+    assert metrics.macro_f1_contested_either_way > metrics.macro_f1
