@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml constraints.txt
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	# The store's tests start a throw-away PostgreSQL cluster from Debian's server binaries.
 	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || (apt-get update && apt-get install -y postgresql)
+	# The shared rate budgets' tests start a throw-away Redis from Debian's redis-server.
+	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
 	npm install --no-save --prefix $(VENV)/npm axe-core@4.14.1
 	touch $@
 

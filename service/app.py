@@ -24,7 +24,7 @@ from service.serving.access import AccessControl
 from service.serving.draining import Draining
 from service.serving.housekeeping import keep_tidy
 from service.serving.prometheus import Metrics, llm_breaker
-from service.serving.ratelimit import RateLimiter
+from service.serving.ratelimit import BudgetStore, RateLimiter
 from service.store.db import Database, open_database
 from service.store.feedback import FeedbackStore
 from service.store.idempotency import IdempotencyStore
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
             ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="goal-worker")
         )
         database = await asyncio.to_thread(_open_stores, app, settings)
+        budgets = _open_budgets(app, settings)
         loading = asyncio.create_task(engine.load(loader, settings))
         tidying = asyncio.create_task(
             keep_tidy(feedback=app.state.feedback, idempotency=app.state.idempotency, settings=settings)
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
         tidying.cancel()
         await loading
         await engine.aclose()
+        await budgets.aclose()
         database.dispose()
 
     app = FastAPI(
@@ -70,9 +72,6 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.draining = Draining()
-    app.state.page_limiter = RateLimiter(
-        per_minute=settings.page_rate_limit_per_minute, burst=settings.page_rate_limit_burst
-    )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(goals.router)
@@ -100,7 +99,22 @@ def _open_stores(app: FastAPI, settings: Settings) -> Database:
     app.state.feedback = FeedbackStore(database)
     app.state.idempotency = IdempotencyStore(database)
     app.state.access = AccessControl(KeyStore(database), ttl_s=settings.key_cache_seconds)
-    app.state.limiter = RateLimiter(
-        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
-    )
     return database
+
+
+def _open_budgets(app: FastAPI, settings: Settings) -> BudgetStore:
+    """The store of request budgets, and the API keys' and the page's limiters counting in it."""
+    budgets = BudgetStore(settings.rate_limit_storage)
+    app.state.limiter = RateLimiter(
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        store=budgets,
+        namespace="api-key",
+    )
+    app.state.page_limiter = RateLimiter(
+        per_minute=settings.page_rate_limit_per_minute,
+        burst=settings.page_rate_limit_burst,
+        store=budgets,
+        namespace="page-client",
+    )
+    return budgets

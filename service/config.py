@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         description="Goals and feedback clicks one client address may send at once before the page's "
         "per-minute rate applies; at least 10, one full paste.",
     )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the API keys' and the page's budgets are counted: `memory://` in each process "
+        "(N replicas allow N times the rates), or a Redis URL (redis://host:6379/0, rediss:// for TLS) that "
+        "every replica shares. While Redis cannot be reached, a replica counts in its own memory and logs "
+        "it.",
+    )
     key_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a checked API key is remembered; a revoke takes this long."
     )
@@ -197,6 +204,17 @@ class Settings(BaseSettings):
         gt=0,
         description="How often expired feedback text and idempotency answers are deleted.",
     )
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _known_storage(cls, url: str) -> str:
+        url = url.strip() or "memory://"
+        if url != "memory://" and not url.startswith(("redis://", "rediss://")):
+            raise ValueError(
+                "GOAL_RATE_LIMIT_STORAGE must be memory:// (budgets per process) or a Redis URL such as "
+                "redis://host:6379/0 (budgets shared by the replicas)"
+            )
+        return url
 
     @property
     def llm_enabled(self) -> bool:

@@ -18,6 +18,7 @@ from service.config import Settings
 from service.engine import Engine, build_engine, load_embedded_classifier
 from tests.openai_wire import BASE_URL
 from tests.postgres import PostgresCluster, PostgresMissing, running_cluster
+from tests.redis_server import RedisMissing, RedisServer, running_redis
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -83,6 +84,17 @@ def postgres() -> Iterator[PostgresCluster]:
             yield cluster
     except PostgresMissing as exc:
         # Not a skip: CI must not pass with the PostgreSQL half of the tests silently missing.
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throw-away redis-server for the session; tests that share it flush it first."""
+    try:
+        with running_redis() as server:
+            yield server
+    except RedisMissing as exc:
+        # Not a skip: CI must not pass with the shared budgets silently untested.
         pytest.fail(str(exc))
 
 

@@ -27,11 +27,11 @@ async def identify(
     )
 
 
-def spend(request: Request, caller: Caller, units: int) -> None:
+async def spend(request: Request, caller: Caller, units: int) -> None:
     """Take `units` from a keyed caller's rate budget (429 when spent); open mode has no budget."""
     limiter: RateLimiter = request.app.state.limiter
     if caller.keyed:
-        limiter.take(caller.name, units)
+        await limiter.take(caller.name, units)
 
 
 def scoped(scope: Scope) -> Callable[..., Awaitable[Caller]]:
@@ -39,7 +39,7 @@ def scoped(scope: Scope) -> Callable[..., Awaitable[Caller]]:
 
     async def dependency(request: Request, caller: Annotated[Caller, Depends(identify)]) -> Caller:
         caller.require(scope)
-        spend(request, caller, 1)
+        await spend(request, caller, 1)
         return caller
 
     return dependency

@@ -31,5 +31,5 @@ async def batch(
     """Many goals in one call."""
     for op in {item.op for item in body.items}:
         caller.require(Scope(op))
-    spend(request, caller, len(body.items))
+    await spend(request, caller, len(body.items))
     return await run_batch(body, cascade=cascade, rewriter=rewriter, concurrency=settings.batch_concurrency)

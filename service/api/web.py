@@ -50,7 +50,7 @@ async def rewrite_form(
         return render_page(request, text=goals, role=role, error=error, status_code=422)
     try:
         rewriter = state.engine().rewriter
-        limiter.take(_client(request), cost=len(paste.goals))
+        await limiter.take(_client(request), cost=len(paste.goals))
         results = await answer_goals(goals=paste.goals, rewriter=rewriter, context=context)
     except NotReady as exc:
         # Its cause is logged where it arose (the load, the model that stopped); a person is told what to do.
@@ -75,7 +75,7 @@ async def feedback_form(
     except ValidationError as exc:
         return render_feedback(request, error=feedback_problems(exc), status_code=422)
     try:
-        limiter.take(_client(request))
+        await limiter.take(_client(request))
     except RateLimited as exc:
         headers = {"Retry-After": str(wait_seconds(exc))}
         return render_feedback(request, error=feedback_rate_limited(exc), status_code=429, headers=headers)

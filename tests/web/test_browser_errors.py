@@ -120,10 +120,10 @@ def test_a_service_that_failed_to_start_says_to_tell_the_helpdesk(
 
 @pytest.fixture
 def limited_url(settings: Settings, embedded_engine: Engine) -> Iterator[str]:
-    """A server whose page takes one full paste, then a goal a minute, from each address; the test's own
-    paste (from 127.0.0.1, as the browser's) has spent the paste."""
+    """A server whose page takes one full paste a minute from each address; the test's own paste (from
+    127.0.0.1, as the browser's) has spent the paste."""
     limited = settings.model_copy(
-        update={"page_rate_limit_per_minute": 1, "page_rate_limit_burst": MAX_GOALS}
+        update={"page_rate_limit_per_minute": MAX_GOALS, "page_rate_limit_burst": MAX_GOALS}
     )
     with serving_engine(limited, embedded_engine) as (url, http):
         assert http.post("/rewrite-form", data={"goals": FULL_PASTE}).status_code == 200

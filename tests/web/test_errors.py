@@ -146,10 +146,11 @@ def test_an_unexpected_error_on_a_form_post_gets_a_page_and_the_log_gets_the_cau
 
 @pytest.fixture
 def limited(settings: Settings, embedded_engine: Engine, tmp_path: Path) -> Iterator[FeedbackSite]:
-    """A server whose page takes one full paste, then a goal a minute, from each client address."""
+    """A server whose page takes one full paste a minute from each client address: the goals of a paste
+    come back a minute after it."""
     own = settings.model_copy(
         update={
-            "page_rate_limit_per_minute": 1,
+            "page_rate_limit_per_minute": MAX_GOALS,
             "page_rate_limit_burst": MAX_GOALS,
             "database_url": f"sqlite:///{tmp_path / 'feedback.db'}",
         }
