@@ -16,7 +16,7 @@ from service.app import create_app
 from service.cascade import Cascade
 from service.config import Settings
 from service.engine import Engine
-from service.serving.logs import JsonFormatter, RequestIdFilter
+from service.serving.logs import JsonFormatter, RequestIdFilter, WithholdExceptionMessages
 from service.web.security import PAGE_POLICY
 from tests.live_server import running, wait_until_loaded
 
@@ -30,6 +30,7 @@ def log_lines() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(WithholdExceptionMessages())
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
@@ -138,7 +139,7 @@ def test_an_unexpected_error_is_logged_under_its_request_id_and_counted_as_500(
         ("service.access", "info"),
     ]
     assert logged[1]["status"] == 500
-    assert "RuntimeError: a bug in the classifier" in logged[0]["exception"]
+    assert "builtins.RuntimeError (message withheld)" in logged[0]["exception"]
     assert 'goal_rewriter_http_requests_total{method="POST",route="/v1/classify",status="500"} 1.0' in metrics
 
 
