@@ -104,10 +104,8 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
     # started from a development environment is the one the image runs, where torch is not installed.
     sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
     _two_malloc_arenas()
-    import uvicorn
-
     from service.app import create_app
-    from service.serving.draining import DrainingServer
+    from service.serving.draining import draining_server
     from service.serving.logs import logging_config
 
     settings = settings.model_copy(
@@ -118,16 +116,7 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
     logging.config.dictConfig(log_config)
     settings = settings.model_copy(update={"host": serving_host(settings)})
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=log_config,
-        access_log=False,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-    )
-    server = DrainingServer(config, draining=app.state.draining, drain_s=settings.drain_seconds)
+    server = draining_server(app, settings, draining=app.state.draining, log_config=log_config)
     server.run()
     # As uvicorn.run does: a server that never started (its port taken, say) is a failure.
     return 0 if server.started else 3
