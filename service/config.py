@@ -187,6 +187,11 @@ class Settings(BaseSettings):
         description="Goals and feedback clicks one client address may send at once before the page's "
         "per-minute rate applies; at least 10, one full paste.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` answers only a scraper sending `Authorization: Bearer` and "
+        "this token (401 otherwise); unset, it needs none.",
+    )
     key_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a checked API key is remembered; a revoke takes this long."
     )
