@@ -191,6 +191,12 @@ def cmd_eval(options: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="goal-rewriter", description=__doc__)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show progress bars and info log lines on stderr (quiet by default)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     classify = commands.add_parser("classify", help="classify goals from arguments or stdin lines")
@@ -276,7 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `goal-rewriter` console script."""
     options = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not options.verbose:
+        # Loading the torch model draws progress bars on stderr (transformers' and huggingface_hub's), for
+        # every call; both read this when first imported, here or in the model processes, which inherit it.
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    level = logging.INFO if options.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         code: int = options.run(options, get_settings())
     except (ConfigError, StoreError) as exc:
