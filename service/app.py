@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.api import batch, docs, feedback, goals, health, web
-from service.api.errors import install_error_handlers
+from service.api.errors import UnexpectedErrors, install_error_handlers
 from service.api.idempotency import IdempotencyMiddleware
 from service.api.limits import BodyLimitMiddleware
 from service.api.metrics import router as metrics_router
@@ -86,6 +86,9 @@ def create_app(settings: Settings | None = None, *, loader: EngineLoader = load_
     app.add_middleware(IdempotencyMiddleware)
     # Inside the security headers (the 413 carries them), outside anything that reads the body.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Inside the request id and the security headers, so a 500 carries them too; outside the rest, so an
+    # error in them is answered as well.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityMiddleware, policies=docs.POLICIES)
     # Added last, so outermost: it gives every answer, the other middleware's too, its id, log line and count.
     app.add_middleware(Telemetry, metrics=metrics)

@@ -104,10 +104,8 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
     # started from a development environment is the one the image runs, where torch is not installed.
     sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
     _two_malloc_arenas()
-    import uvicorn
-
     from service.app import create_app
-    from service.serving.draining import DrainingServer
+    from service.serving.draining import draining_server
     from service.serving.logs import logging_config
 
     settings = settings.model_copy(
@@ -118,16 +116,7 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
     logging.config.dictConfig(log_config)
     settings = settings.model_copy(update={"host": serving_host(settings)})
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=log_config,
-        access_log=False,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-    )
-    server = DrainingServer(config, draining=app.state.draining, drain_s=settings.drain_seconds)
+    server = draining_server(app, settings, draining=app.state.draining, log_config=log_config)
     server.run()
     # As uvicorn.run does: a server that never started (its port taken, say) is a failure.
     return 0 if server.started else 3
@@ -202,6 +191,12 @@ def cmd_eval(options: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     parser = argparse.ArgumentParser(prog="goal-rewriter", description=__doc__)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show progress bars and info log lines on stderr (quiet by default)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     classify = commands.add_parser("classify", help="classify goals from arguments or stdin lines")
@@ -287,7 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `goal-rewriter` console script."""
     options = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not options.verbose:
+        # Loading the torch model draws progress bars on stderr (transformers' and huggingface_hub's), for
+        # every call; both read this when first imported, here or in the model processes, which inherit it.
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    level = logging.INFO if options.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         code: int = options.run(options, get_settings())
     except (ConfigError, StoreError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PACKAGE_DATA = PACKAGE_DIR / "data"
 # The repository's prompts/ folder, linked into the package so a wheel carries it.
 PACKAGE_PROMPTS = PACKAGE_DIR / "prompts"
+# What a request still needs once its LLM deadline has passed: the built-in engine's answer (well under a
+# second, even for a paste of 10 goals), with room to spare on a loaded replica.
+AFTER_LLM_DEADLINE_S = 5
 
 
 class OutputMode(StrEnum):
@@ -70,7 +74,9 @@ class Settings(BaseSettings):
     shutdown_timeout_s: int = Field(
         default=20,
         ge=1,
-        description="After the drain, how long requests still running may take before they are cancelled.",
+        description="After the drain, how long requests still running may take before they are cancelled; "
+        "with an LLM, at least `GOAL_LLM_DEADLINE_S` + 5 s, so a request waiting on it still gets its "
+        "answer.",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
@@ -188,6 +194,11 @@ class Settings(BaseSettings):
         "every replica shares. While Redis cannot be reached, a replica counts in its own memory and logs "
         "it.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` answers only a scraper sending `Authorization: Bearer` and "
+        "this token (401 otherwise); unset, it needs none.",
+    )
     key_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a checked API key is remembered; a revoke takes this long."
     )
@@ -220,6 +231,15 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """The LLM is used only when a base URL is set."""
         return bool(self.llm_base_url)
+
+    @property
+    def graceful_shutdown_s(self) -> int:
+        """How long requests in flight may still take once the listener has closed: `shutdown_timeout_s`,
+        and with an LLM at least its deadline and the fallback's answer after it, so that the shutdown never
+        cuts a request waiting on the LLM without an answer."""
+        if not self.llm_enabled:
+            return self.shutdown_timeout_s
+        return max(self.shutdown_timeout_s, math.ceil(self.llm_deadline_s) + AFTER_LLM_DEADLINE_S)
 
 
 @lru_cache

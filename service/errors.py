@@ -10,7 +10,7 @@
     │   └── EngineBroken        the engine failed to load, or its model stopped: waiting will not help
     │       └── ModelStopped    the embedding model's process has exited
     ├── AccessDenied            the caller may not make this request
-    │   ├── Unauthorized        no API key, or an unknown or revoked one (401)
+    │   ├── Unauthorized        no API key, an unknown or revoked one, or not the metrics token (401)
     │   └── Forbidden           the key lacks the scope the endpoint needs (403)
     ├── RateLimited             the key spent its request budget; retry after `retry_after` seconds (429)
     ├── IdempotencyError        an Idempotency-Key cannot be honoured

@@ -72,3 +72,31 @@ def test_console_script_is_installed_and_answers() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert ClassifiedGoal.model_validate_json(done.stdout).kind == "performance"
+
+
+def _console(*args: str, encoder: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GOAL_ENCODER": encoder}
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "goal-rewriter"), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("encoder", ["onnx", "torch"])
+def test_the_cli_writes_nothing_on_stderr_unless_verbose(encoder: str) -> None:
+    done = _console("rewrite", "-n", "1", "Close 20 deals per month", encoder=encoder)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert RewriteResponse.model_validate_json(done.stdout).goal == "Close 20 deals per month"
+
+
+def test_verbose_shows_the_model_loading() -> None:
+    done = _console("--verbose", "classify", "Close 20 deals per month", encoder="torch")
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" in done.stderr
+    assert ClassifiedGoal.model_validate_json(done.stdout).kind == "performance"

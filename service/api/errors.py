@@ -1,5 +1,10 @@
 """Maps errors to HTTP answers with a message a person can act on, never a stack trace: JSON, or for a
-browser's request off the API a page in plain words (service/web/errors.py)."""
+browser's request off the API a page in plain words (service/web/errors.py).
+
+Known errors go through FastAPI's exception handlers; an unexpected one is answered by `UnexpectedErrors`,
+a middleware inside the ones that add the request id and the security headers. Starlette would hand it to
+its ServerErrorMiddleware, which sits outside every middleware, so its 500 carried neither.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import AccessDenied, InvalidGoal, NotReady, RateLimited
 from service.schemas import ErrorBody, ErrorDetail
@@ -119,18 +125,42 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _answer(request, exc.status_code, body, headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = ErrorBody(error="internal", message="Something went wrong on our side; the error was logged.")
-    return _answer(request, 500, body)
+class UnexpectedErrors:
+    """Answers an error no handler knows with a 500 (a page or JSON) and logs it with its traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def watched(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if answered:
+                # Too late for another answer: the server logs it and closes the connection.
+                raise
+            request = Request(scope)
+            logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+            body = ErrorBody(
+                error="internal", message="Something went wrong on our side; the error was logged."
+            )
+            await _answer(request, 500, body)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register one handler per error type."""
+    """Register one handler per known error type (`UnexpectedErrors` answers the rest)."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidGoal, _invalid_goal)
     app.add_exception_handler(NotReady, _not_ready)
     app.add_exception_handler(AccessDenied, _access_denied)
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

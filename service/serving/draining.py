@@ -11,8 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
+
+from service.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +90,20 @@ class DrainingServer(uvicorn.Server):
         finally:
             for sig, handler in original.items():
                 signal.signal(sig, handler)
+
+
+def draining_server(
+    app: ASGIApp, settings: Settings, *, draining: Draining, log_config: dict[str, Any] | None
+) -> DrainingServer:
+    """The server `goal-rewriter serve` runs: on `settings`' address, draining for `drain_seconds`, then
+    giving requests in flight `graceful_shutdown_s`. `log_config` None leaves logging as it is."""
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=log_config,
+        access_log=False,
+        timeout_graceful_shutdown=settings.graceful_shutdown_s,
+    )
+    return DrainingServer(config, draining=draining, drain_s=settings.drain_seconds)

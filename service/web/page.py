@@ -22,6 +22,7 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 templates.env.globals["feedback_fields"] = feedback_fields
+NO_STORE = {"Cache-Control": "no-store"}
 
 # Short words for each `degraded_reason` code the service gives (a test holds them to the codes in the
 # source); a code this list does not know gets the words of the generic `llm_error`, never the code itself.
@@ -58,8 +59,10 @@ def render_page(
 ) -> HTMLResponse:
     """The page with the form (holding `text` and `role`), the answers or the error, and the kinds
     explainer."""
-    # Kept cacheable (no `no-store`): after feedback sent without JavaScript, Back shows these answers again
-    # from the browser's cache instead of posting the goals again.
+    if text or role or results:
+        # A person's goals and answers stay out of the browser's cache, where the next person at a shared
+        # computer could page back to them; Back then asks before posting the goals again (docs/web-page.md).
+        headers = {**(headers or {}), **NO_STORE}
     return templates.TemplateResponse(
         request,
         "page.html",
@@ -89,11 +92,12 @@ def render_feedback(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """The small page that answers a feedback form: what was recorded, or why nothing was."""
+    """The small page that answers a feedback form: what was recorded, or why nothing was (never cached: it
+    quotes the goal and the rewrite)."""
     return templates.TemplateResponse(
         request,
         "feedback.html",
         {"item": item, "error": error, "version": __version__},
         status_code=status_code,
-        headers=headers,
+        headers={**(headers or {}), **NO_STORE},
     )

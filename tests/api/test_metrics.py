@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from service.app import create_app
 from service.classifier import Classifier
@@ -161,3 +162,30 @@ def test_fallbacks_are_counted_by_reason_and_a_skipped_llm_costs_no_call(llm_run
     )
     assert value(samples, "goal_rewriter_llm_http_calls_total", task="classify") == 2
     assert len(llm_run.fake.history) == 2
+
+
+def test_a_metrics_token_admits_only_the_scraper_that_sends_it(
+    settings: Settings, embedded_engine: Engine
+) -> None:
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("s3cret-scrape-token")})
+    with (
+        running(create_app(guarded, loader=lambda _: embedded_engine)) as base_url,
+        httpx.Client(base_url=base_url) as http,
+    ):
+        refused = [
+            http.get("/metrics"),
+            http.get("/metrics", headers={"Authorization": "Bearer wrong-token"}),
+            http.get("/metrics", headers={"Authorization": "Basic s3cret-scrape-token"}),
+            http.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token-and-more"}),
+        ]
+        admitted = http.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+        other = http.get("/healthz")
+    for answer in refused:
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.json()["error"] == "unauthorized"
+        assert "GOAL_METRICS_TOKEN" in answer.json()["message"]
+        assert "s3cret" not in answer.text
+    assert admitted.status_code == 200
+    assert "# TYPE goal_rewriter_http_requests_total counter" in admitted.text
+    assert other.status_code == 200, "the token guards /metrics only"

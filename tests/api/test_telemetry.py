@@ -16,7 +16,8 @@ from service.app import create_app
 from service.cascade import Cascade
 from service.config import Settings
 from service.engine import Engine
-from service.serving.logs import JsonFormatter, RequestIdFilter
+from service.serving.logs import JsonFormatter, RequestIdFilter, WithholdExceptionMessages
+from service.web.security import PAGE_POLICY
 from tests.live_server import running, wait_until_loaded
 
 CANARY = "Zanzibarquokka"
@@ -29,6 +30,7 @@ def log_lines() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(WithholdExceptionMessages())
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
@@ -105,6 +107,13 @@ class _Exploding:
         raise RuntimeError("a bug in the classifier")
 
 
+class _ExplodingRewriter:
+    """A rewriter with a bug."""
+
+    async def rewrite(self, request: object) -> None:
+        raise RuntimeError("a bug in the rewriter")
+
+
 def test_an_unexpected_error_is_logged_under_its_request_id_and_counted_as_500(
     settings: Settings, embedded_engine: Engine, log_lines: io.StringIO
 ) -> None:
@@ -121,14 +130,50 @@ def test_an_unexpected_error_is_logged_under_its_request_id_and_counted_as_500(
         answer = http.post(
             "/v1/classify", json={"goal": "be a better leader"}, headers={"X-Request-ID": "oops-1"}
         )
-        # uvicorn drops the connection an unhandled error came through; the scrape takes a new one.
-        metrics = httpx.get(f"{base_url}/metrics").text
+        # The app answered the error itself, so the connection stays open for the scrape.
+        metrics = http.get("/metrics").text
     assert answer.status_code == 500
     logged = [e for e in entries(log_lines) if e["request_id"] == "oops-1"]
     assert [(e["logger"], e["level"]) for e in logged] == [
-        ("service.access", "info"),
         ("service.api.errors", "error"),
+        ("service.access", "info"),
     ]
-    assert logged[0]["status"] == 500
-    assert "RuntimeError: a bug in the classifier" in logged[1]["exception"]
+    assert logged[1]["status"] == 500
+    assert "builtins.RuntimeError (message withheld)" in logged[0]["exception"]
     assert 'goal_rewriter_http_requests_total{method="POST",route="/v1/classify",status="500"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "accept", "content_type"),
+    [
+        ("/v1/classify", {"json": {"goal": "be a better leader"}}, "application/json", "application/json"),
+        ("/rewrite-form", {"data": {"goals": "be a better leader"}}, "text/html", "text/html; charset=utf-8"),
+    ],
+    ids=["api", "page"],
+)
+def test_a_500_carries_the_request_id_and_the_security_headers(
+    settings: Settings,
+    embedded_engine: Engine,
+    path: str,
+    body: dict[str, Any],
+    accept: str,
+    content_type: str,
+) -> None:
+    broken = Engine(
+        classifier=embedded_engine.classifier,
+        cascade=Cascade(classifier=_Exploding(), settings=settings),  # type: ignore[arg-type]
+        rewriter=_ExplodingRewriter(),  # type: ignore[arg-type]
+    )
+    with (
+        running(create_app(settings, loader=lambda _: broken)) as base_url,
+        httpx.Client(base_url=base_url) as http,
+    ):
+        assert wait_until_loaded(http).status_code == 200
+        answer = http.post(path, **body, headers={"X-Request-ID": "oops-2", "Accept": accept})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == content_type
+    assert answer.headers["x-request-id"] == "oops-2"
+    assert answer.headers["content-security-policy"] == PAGE_POLICY
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert "a bug in the" not in answer.text

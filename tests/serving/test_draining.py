@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,9 +16,11 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.config import Settings
-from service.engine import Engine
-from service.serving.draining import Draining, DrainingServer
+from service.classifier import Classifier
+from service.config import AFTER_LLM_DEADLINE_S, Settings
+from service.engine import Engine, build_engine
+from service.llm.client import ChatReply, ChatRequest, FunctionLLM
+from service.serving.draining import Draining, DrainingServer, draining_server
 from tests.live_server import running, wait_until_loaded
 
 
@@ -139,3 +142,68 @@ def test_a_second_sigterm_or_a_sigint_stops_without_waiting_out_the_drain(
         assert not server.should_exit
         server.handle_exit(sig, None)
     assert server.should_exit
+
+
+def test_with_an_llm_requests_get_at_least_its_deadline_and_a_margin_after_the_listener_closes() -> None:
+    bare = Settings(_env_file=None, shutdown_timeout_s=20, llm_deadline_s=30)  # type: ignore[call-arg]
+    assert bare.graceful_shutdown_s == 20
+    with_llm = bare.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1"})
+    assert with_llm.graceful_shutdown_s == 30 + AFTER_LLM_DEADLINE_S
+    patient = with_llm.model_copy(update={"shutdown_timeout_s": 60})
+    assert patient.graceful_shutdown_s == 60
+
+
+def test_a_request_waiting_on_the_llm_at_shutdown_still_gets_its_answer(classifier: Classifier) -> None:
+    # The shutdown timeout alone (1 s) is under the LLM deadline (2 s), as by default (20 s and 30 s).
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        llm_base_url="http://127.0.0.1:9/v1",
+        llm_deadline_s=2.0,
+        llm_timeout_s=2.0,
+        llm_max_attempts=1,
+        cascade_threshold=1.0,
+        shutdown_timeout_s=1,
+        drain_seconds=0,
+    )
+    asked = threading.Event()
+
+    async def hang(_: ChatRequest) -> ChatReply:
+        asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never set")
+
+    engine = build_engine(settings, classifier=classifier, llm=FunctionLLM(hang))
+    app = create_app(settings, loader=lambda _: engine)
+    server = draining_server(app, settings, draining=app.state.draining, log_config=None)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    answers: list[httpx.Response | Exception] = []
+
+    def ask() -> None:
+        try:
+            answers.append(httpx.post(f"{base_url}/v1/classify", json={"goal": "win the award"}, timeout=30))
+        except httpx.HTTPError as exc:
+            answers.append(exc)
+
+    try:
+        _wait_for(lambda: server.started, "the server to start")
+        with httpx.Client(base_url=base_url) as http:
+            assert wait_until_loaded(http).status_code == 200
+        client = threading.Thread(target=ask)
+        client.start()
+        assert asked.wait(timeout=30), "the request never reached the LLM"
+        server.handle_exit(signal.SIGTERM, None)
+        client.join(timeout=30)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the server stopped"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+    [answer] = answers
+    assert isinstance(answer, httpx.Response), f"the request was cut: {answer!r}"
+    assert answer.status_code == 200
+    assert (answer.json()["degraded"], answer.json()["degraded_reason"]) == (True, "llm_timeout")

@@ -60,6 +60,30 @@ def test_form_post_answers_each_goal_with_its_kind_and_rewrites(client: httpx.Cl
     assert "Close 20 deals per month" in page.split("<textarea", 1)[1], "the paste stays in the form"
 
 
+def test_pages_holding_goals_are_never_stored_by_the_browser_and_the_empty_page_may_be(
+    client: httpx.Client,
+) -> None:
+    holding = [
+        client.post("/rewrite-form", data={"goals": "Close 20 deals per month"}),
+        client.post("/rewrite-form", data={"goals": "x" * 1001 + "\nread a book"}),
+        client.post("/rewrite-form", data={"goals": "\n".join(["Close a deal"] * (MAX_GOALS + 1))}),
+        client.post(
+            "/feedback-form",
+            data={
+                "goal": "Close 20 deals per month",
+                "rewrite": "Review two lost deals each Friday.",
+                "verdict": "accepted",
+                "goal_kind": "performance",
+                "engine": "embedded",
+            },
+        ),
+        client.post("/feedback-form", data={"goal": "Close 20 deals per month"}),
+    ]
+    for answer in holding:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    assert "cache-control" not in client.get("/").headers
+
+
 def test_a_bad_goal_gets_its_error_in_place_and_the_others_are_answered(client: httpx.Client) -> None:
     response = client.post("/rewrite-form", data={"goals": "sell more\nfix\x00bugs"})
     assert response.status_code == 200
