@@ -124,7 +124,7 @@ def cmd_serve(options: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
     """Retrain the classifier head on the train split and write the artifact."""
-    from evals.dataset import load_goals
+    from evals.dataset import load_goals, training_rows
     from evals.training import train_head
     from service.labelled import Split, in_split, write_goals
     from service.llm.examples import EXAMPLES_PATH
@@ -134,7 +134,7 @@ def cmd_train(options: argparse.Namespace, settings: Settings) -> int:
     train = in_split(rows, Split.TRAIN)
     head = train_head(
         embedder=SentenceTransformerEmbedder(settings.model_path),
-        train=train,
+        train=training_rows(rows),
         dev=in_split(rows, Split.DEV),
     )
     head.save(settings.classifier_path)

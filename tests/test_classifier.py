@@ -66,6 +66,9 @@ def test_real_classifier_on_dev_split_beats_the_baseline(classifier: Classifier)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_real_classifier_gets_the_source_examples_right(classifier: Classifier, kind: Kind) -> None:
+def test_real_classifier_answers_the_source_examples_as_their_authors(
+    classifier: Classifier, kind: Kind
+) -> None:
+    # They are training rows (`evals.dataset.training_rows`): this checks the head keeps what defines a kind.
     for example in KINDS[kind].examples:
         assert classifier.classify(example).kind is kind, example

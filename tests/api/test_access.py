@@ -98,7 +98,7 @@ def test_scoped_keys_reach_their_routes(client: httpx.Client, keyed: tuple[Setti
     assert client.get("/v1/kinds").status_code == 401
     erased = client.delete("/v1/feedback", params={"subject": "p1"}, headers=_auth(keyed[1]["admin"]))
     assert erased.status_code == 200
-    assert erased.json() == {"subject": "p1", "deleted": 0}
+    assert erased.json() == {"subject": "p1", "deleted": 0, "answers_deleted": 0}
 
 
 def test_probes_and_the_page_need_no_key(client: httpx.Client) -> None:

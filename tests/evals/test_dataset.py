@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import GOALS_PATH, load_goals
+from evals.dataset import GOALS_PATH, load_goals, training_rows
 from service.classifier import ClassifierHead
 from service.config import Settings
 from service.labelled import DatasetError, LabelledGoal, Split, digest, in_split, read_goals, split_of
@@ -81,9 +81,10 @@ def test_mastery_rows_refuse_references() -> None:
 
 def test_shipped_head_was_trained_on_the_current_train_split(settings: Settings) -> None:
     head = ClassifierHead.load(settings.classifier_path)
-    train = in_split(ROWS, Split.TRAIN)
+    train = training_rows(ROWS)
     assert head.provenance.data_sha256 == digest(train), f"{GOALS_PATH} changed: run `make train`"
     assert head.provenance.train_size == len(train)
+    assert {row.split for row in train if row.family != "source"} == {Split.TRAIN}
     assert head.provenance.embedder == model_fingerprint(packaged_model_path())
 
 
