@@ -13,11 +13,18 @@ from service.config import Settings
 from service.engine import load_embedded_classifier
 from service.labelled import CONTESTED, LabelledGoal, Split, in_split
 from service.model.embeddings import Embedder, SentenceTransformerEmbedder
+from service.schemas import Classification
 
 
 def score_classifier(classifier: Classifier, rows: Sequence[LabelledGoal]) -> ClassificationMetrics:
     """Metrics of the classifier on labelled rows, calibration included."""
-    predictions = classifier.classify_batch([row.text for row in rows])
+    return score_predictions(rows, classifier.classify_batch([row.text for row in rows]))
+
+
+def score_predictions(
+    rows: Sequence[LabelledGoal], predictions: Sequence[Classification]
+) -> ClassificationMetrics:
+    """Metrics of answers already given to labelled rows, calibration included."""
     return classification_metrics(
         [row.label for row in rows],
         [p.kind for p in predictions],
@@ -46,9 +53,8 @@ def _summary(name: str, metrics: ClassificationMetrics) -> str:
     )
 
 
-def certainty_summary(classifier: Classifier, rows: Sequence[LabelledGoal]) -> str:
+def certainty_summary(rows: Sequence[LabelledGoal], predictions: Sequence[Classification]) -> str:
     """How often the answers a person sees as "likely" and as "unsure" were right."""
-    predictions = classifier.classify_batch([row.text for row in rows])
     parts = []
     for word in ("likely", "unsure"):
         right = [p.kind == row.label for p, row in zip(predictions, rows, strict=True) if p.certainty == word]
@@ -60,12 +66,12 @@ def certainty_summary(classifier: Classifier, rows: Sequence[LabelledGoal]) -> s
 def report_split(settings: Settings, split: Split) -> str:
     """The shipped classifier and the keyword baseline on one split, as text."""
     rows = in_split(load_goals(), split)
-    classifier = load_embedded_classifier(settings)
+    predictions = load_embedded_classifier(settings).classify_batch([row.text for row in rows])
     return "\n".join(
         [
             f"== {split.value} split ==",
-            _summary("embedded classifier", score_classifier(classifier, rows)),
-            certainty_summary(classifier, rows),
+            _summary("embedded classifier", score_predictions(rows, predictions)),
+            certainty_summary(rows, predictions),
             _summary("keyword baseline", score_baseline(rows)),
         ]
     )
