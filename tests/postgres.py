@@ -19,6 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
+from tests.processes import stop
+
 SUPERUSER = "postgres"
 # initdb and postgres refuse to run as root; when the tests do, the cluster runs as this user.
 UNPRIVILEGED_USER = "nobody"
@@ -110,12 +112,7 @@ class PostgresCluster:
         """Fast shutdown: open connections are cut."""
         if self._server is None:
             return
-        self._server.send_signal(signal.SIGINT)
-        try:
-            self._server.wait(timeout=START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._server.kill()
-            self._server.wait()
+        stop(self._server, sig=signal.SIGINT, timeout_s=START_TIMEOUT_S)
         self._server = None
 
     def url(self, dbname: str) -> str:

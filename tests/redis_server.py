@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.processes import stop
+
 START_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 
@@ -88,12 +90,7 @@ class RedisServer:
         """Stop the server (SIGTERM, then SIGKILL if it lingers)."""
         if self._server is None:
             return
-        self._server.terminate()
-        try:
-            self._server.wait(timeout=START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._server.kill()
-            self._server.wait()
+        stop(self._server, timeout_s=START_TIMEOUT_S)
         self._server = None
 
 
